@@ -1,0 +1,23 @@
+# riscv64 memory hot(un)plug for Linux 6.1: the series and its test rig.
+#   make demo     build everything, boot a guest, show its memory
+#   make check    build everything, run the whole suite (KTAP + a counts line)
+#   make shell    interactive guest console (Ctrl-A X quits)
+#   make export   regenerate patches/linux/ from build/linux's commits
+# Variables: PROFILES="default debug" PROFILE=default MODES="sv39 sv48 sv57"
+#            MODE=sv57 TESTS=a,b JOBS=N V=1 MEM=2G APPEND="..."
+SHELL := /bin/bash
+export PROFILES PROFILE MODES MODE TESTS JOBS V MEM APPEND FORCE
+export LINUX_VERSION LINUX_SHA256
+
+.PHONY: all deps tree qemu busybox build check demo shell export clean distclean
+
+all: check
+
+deps tree qemu busybox build check demo shell export:
+	@bash scripts/rig.sh $@
+
+clean:
+	rm -rf build/kernel-* build/initramfs-* build/logs build/results.json
+
+distclean:
+	rm -rf build

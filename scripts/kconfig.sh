@@ -1,0 +1,61 @@
+#!/bin/bash
+# kconfig.sh PROFILE OUTDIR: defconfig + the profile's fragments (merge_config.sh),
+# then check that every option a fragment asked for survived Kconfig.
+# A fragment whose first lines say '# rig-requires: SYM' is merged only when the
+# tree's Kconfig gives CONFIG_SYM=y (e.g. the arch support the series adds).
+. "$(dirname "$0")/lib.sh"
+
+profile=$1 out=$2
+src=$BUILD/linux
+line=$(grep "^$profile:" "$TOP/configs/profiles" || true)
+[ -n "$line" ] || die "unknown profile '$profile' (known: $(sed -n 's/^\([a-z0-9]*\):.*/\1/p' "$TOP/configs/profiles" | xargs))"
+frags=${line#*:}
+
+kmake() {
+	make -C "$src" O="$out" ARCH=riscv CROSS_COMPILE=riscv64-linux-gnu- "$@"
+}
+
+mkdir -p "$out"
+kmake -s defconfig
+use=""
+for f in $frags; do
+	file=$TOP/configs/$f.config
+	[ -f "$file" ] || die "profile $profile: no fragment configs/$f.config"
+	req=$(sed -n 's/^# rig-requires: *//p' "$file")
+	if [ -n "$req" ] && ! grep -q "^CONFIG_$req=y" "$out/.config"; then
+		echo "configs/$f.config: not merged, this tree does not provide CONFIG_$req (series not applied?)"
+		continue
+	fi
+	use="$use $file"
+done
+# shellcheck disable=SC2086
+(cd "$out" && "$src/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" $use) >/dev/null
+kmake -s olddefconfig
+
+# Every option requested must be in the final .config as requested.
+bad=0
+for file in $use; do
+	while IFS= read -r l; do
+		case $l in
+		CONFIG_*=*)
+			sym=${l%%=*}
+			want=${l#*=}
+			got=$(sed -n "s/^$sym=//p" "$out/.config")
+			if [ "$got" != "$want" ] && ! { [ "$want" = m ] && [ "$got" = y ]; }; then
+				echo "dropped: $sym=$want (final: ${got:-not set}) from configs/$(basename "$file")"
+				bad=1
+			fi
+			;;
+		"# CONFIG_"*" is not set")
+			sym=${l#\# }
+			sym=${sym%% *}
+			if grep -q "^$sym=" "$out/.config"; then
+				echo "dropped: '# $sym is not set' (final: $(grep "^$sym=" "$out/.config")) from configs/$(basename "$file")"
+				bad=1
+			fi
+			;;
+		esac
+	done <"$file"
+done
+[ "$bad" = 0 ] || die "Kconfig did not honour the options above (profile $profile)"
+echo "profile $profile: all requested options present ($(echo $use | wc -w) fragments)"

@@ -1,0 +1,65 @@
+#!/bin/bash
+# rig.sh ACTION: the stages behind the Makefile's targets, one progress line
+# each (elapsed time, log path); full output in build/logs/ (V=1 shows it).
+. "$(dirname "$0")/lib.sh"
+
+PROFILES=${PROFILES:-default debug}
+PROFILE=${PROFILE:-default}
+MODES=${MODES:-sv39 sv48 sv57}
+S=$TOP/scripts
+
+known_profiles=$(sed -n 's/^\([a-z0-9]*\):.*/\1/p' "$TOP/configs/profiles" | xargs)
+for p in $PROFILES $PROFILE; do
+	case " $known_profiles " in *" $p "*) ;; *) die "unknown profile '$p' (known: $known_profiles)" ;; esac
+done
+for m in $MODES; do
+	case $m in sv39|sv48|sv57) ;; *) die "unknown paging mode '$m' (known: sv39 sv48 sv57)" ;; esac
+done
+case ${JOBS} in ''|*[!0-9]*|0) die "JOBS must be a positive number, got '$JOBS'" ;; esac
+
+stage_deps() { run_stage deps "$LOGS/deps.log" bash "$S/deps.sh"; }
+stage_tree() { run_stage tree "$LOGS/tree.log" bash "$S/tree.sh"; }
+stage_qemu() { run_stage qemu "$LOGS/qemu.log" bash "$S/qemu.sh"; }
+stage_busybox() { run_stage busybox "$LOGS/busybox.log" bash "$S/busybox.sh"; }
+stage_kernel() {
+	for p in "$@"; do
+		run_stage "kernel:$p" "$LOGS/kernel-$p.log" bash "$S/kernel.sh" "$p"
+		run_stage "initramfs" "$LOGS/initramfs-$p.log" bash "$S/initramfs.sh" "$p"
+	done
+}
+
+build() {
+	stage_deps
+	stage_tree
+	stage_qemu
+	stage_busybox
+	# shellcheck disable=SC2068
+	stage_kernel $@
+}
+
+csv() { echo "$*" | tr ' ' ','; }
+
+case ${1:-} in
+deps) stage_deps ;;
+tree) stage_deps; stage_tree ;;
+qemu) stage_deps; stage_qemu ;;
+busybox) stage_deps; stage_busybox ;;
+build) build $PROFILES ;;
+check)
+	build $PROFILES
+	echo "[tests    ] profiles: $PROFILES; modes: $MODES; logs: build/logs/tests/"
+	exec python3 "$S/runner.py" run --profiles "$(csv $PROFILES)" --modes "$(csv $MODES)" \
+		--tests "${TESTS:-}"
+	;;
+demo)
+	build "$PROFILE"
+	exec python3 "$S/runner.py" demo --profile "$PROFILE" --mode "${MODE:-sv57}"
+	;;
+shell)
+	build "$PROFILE"
+	exec python3 "$S/runner.py" shell --profile "$PROFILE" --mode "${MODE:-sv57}" \
+		--mem "${MEM:-2G}" --append "${APPEND:-}"
+	;;
+export) exec bash "$S/export.sh" ;;
+*) die "usage: rig.sh deps|tree|qemu|busybox|build|check|demo|shell|export" ;;
+esac

@@ -1,0 +1,433 @@
+#!/usr/bin/env python3
+"""Host-side test runner for the riscv64 memory hot(un)plug rig.
+
+Owns QEMU's lifetime, the serial console log, the QMP socket, a virtio-serial
+control port the guest uses to ask for QMP commands, the per-test timeout and
+the verdict. Guest scripts only report (KTAP); the runner decides.
+
+  runner.py run   --profiles default,debug --modes sv39,sv48,sv57 [--tests a,b]
+  runner.py shell --profile default --mode sv57 [--mem 2G] [--append ...]
+  runner.py cmdline --profile default --mode sv57    (print a qemu command line)
+"""
+import argparse
+import json
+import os
+import re
+import shlex
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import tomllib
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.environ.get("BUILD", os.path.join(TOP, "build"))
+QEMU = os.path.join(BUILD, "qemu", "qemu-system-riscv64")
+FIRMWARE = os.environ.get(
+    "OPENSBI_FW", "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin")
+
+# -cpu properties per paging mode (patches/qemu/0001 adds sv39/sv48/sv57).
+MODES = {
+    "sv39": "rv64,sv48=off,sv57=off",
+    "sv48": "rv64,sv57=off",
+    "sv57": "rv64",
+}
+PROFILES_FILE = os.path.join(TOP, "configs", "profiles")
+
+# Console lines that fail a run whatever the guest reported.
+SPLAT = re.compile(
+    r"(\bBUG: |kernel BUG at|WARNING: |\bOops\b|Kernel panic|Unable to handle kernel"
+    r"|possible recursive locking|possible circular locking|inconsistent lock state"
+    r"|suspicious RCU usage|INFO: possible|lockdep|KASAN|Bad page|unreferenced object"
+    r"|kmemleak: .*(suspected|leak)|soft lockup|hard LOCKUP|blocked for more than"
+    r"|detected stall|general protection)")
+
+
+def die(msg):
+    print(f"error: {msg}", file=sys.stderr)
+    sys.exit(2)
+
+
+def known_profiles():
+    names = []
+    with open(PROFILES_FILE) as f:
+        for line in f:
+            m = re.match(r"^([a-z0-9]+):", line)
+            if m:
+                names.append(m.group(1))
+    return names
+
+
+def load_suite():
+    with open(os.path.join(TOP, "tests", "suite.toml"), "rb") as f:
+        suite = tomllib.load(f)
+    defaults = suite.get("defaults", {})
+    tests = []
+    for t in suite.get("test", []):
+        merged = dict(defaults)
+        merged.update(t)
+        tests.append(merged)
+    return tests
+
+
+def parse_size_mib(s):
+    m = re.fullmatch(r"(\d+)([MG])", s)
+    if not m:
+        die(f"bad memory size '{s}' (use e.g. 512M or 2G)")
+    return int(m.group(1)) * (1024 if m.group(2) == "G" else 1)
+
+
+class Guest:
+    """One QEMU boot: console capture, QMP, control port, timeout."""
+
+    def __init__(self, profile, mode, test, log_path):
+        self.profile, self.mode, self.test = profile, mode, test
+        self.log_path = log_path
+        self.dir = tempfile.mkdtemp(prefix="rig-")
+        self.qmp_path = os.path.join(self.dir, "qmp.sock")
+        self.ctl_path = os.path.join(self.dir, "ctl.sock")
+        self.lines = []
+        self.lock = threading.Lock()
+        self.qmp = None
+        self.qmp_lock = threading.Lock()
+        self.proc = None
+        self.echo = False
+
+    def argv(self, interactive=False):
+        t = self.test
+        kdir = os.path.join(BUILD, f"kernel-{self.profile}")
+        image = os.path.join(kdir, "arch", "riscv", "boot", "Image")
+        initrd = os.path.join(BUILD, f"initramfs-{self.profile}.cpio.gz")
+        for f in (QEMU, image, initrd, FIRMWARE):
+            if not os.path.exists(f):
+                die(f"missing {f}: run 'make build PROFILE={self.profile}' first")
+        mem = t.get("memory", "1G")
+        memarg = mem
+        if t.get("maxmem"):
+            memarg += f",slots={t.get('slots', 4)},maxmem={t['maxmem']}"
+        append = ["console=ttyS0", "panic=-1", "oops=panic" if t.get("oops_panic") else "",
+                  f"rig.mmu={self.mode}", f"rig.mem_mib={parse_size_mib(mem)}",
+                  f"rig.profile={self.profile}"]
+        if interactive:
+            append.append("rig.shell=1")
+        else:
+            append.append(f"rig.tests={t['guest']}")
+        append += shlex.split(t.get("append", ""))
+        argv = [QEMU, "-M", "virt", "-cpu", MODES[self.mode],
+                "-smp", str(t.get("smp", 2)), "-m", memarg,
+                "-bios", FIRMWARE, "-kernel", image, "-initrd", initrd,
+                "-append", " ".join(a for a in append if a), "-no-reboot"]
+        if interactive:
+            argv += ["-nographic"]
+        else:
+            argv += ["-display", "none", "-monitor", "none", "-serial", "stdio",
+                     "-qmp", f"unix:{self.qmp_path},server=on,wait=off",
+                     "-device", "virtio-serial-pci,id=rigser",
+                     "-chardev", f"socket,id=rigctl,path={self.ctl_path},server=on,wait=off",
+                     "-device", "virtserialport,chardev=rigctl,name=rig.ctl"]
+        argv += shlex.split(t.get("qemu", ""))
+        return argv
+
+    # --- QMP -----------------------------------------------------------
+    def qmp_connect(self, deadline):
+        while time.time() < deadline:
+            try:
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.connect(self.qmp_path)
+                self.qmp = s.makefile("rw")
+                json.loads(self.qmp.readline())  # greeting
+                self.qmp_cmd({"execute": "qmp_capabilities"})
+                return
+            except (FileNotFoundError, ConnectionRefusedError):
+                time.sleep(0.05)
+        raise RuntimeError("QMP socket did not come up")
+
+    def qmp_cmd(self, req):
+        with self.qmp_lock:
+            self.qmp.write(json.dumps(req) + "\n")
+            self.qmp.flush()
+            while True:
+                line = self.qmp.readline()
+                if not line:
+                    return {"error": {"class": "Disconnected", "desc": "QMP closed"}}
+                msg = json.loads(line)
+                if "event" in msg:
+                    self.log(f"[qmp event] {json.dumps(msg)}")
+                    continue
+                return msg
+
+    # --- guest control port ---------------------------------------------
+    def ctl_loop(self):
+        while self.proc and self.proc.poll() is None:
+            try:
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.connect(self.ctl_path)
+                break
+            except (FileNotFoundError, ConnectionRefusedError):
+                time.sleep(0.05)
+        else:
+            return
+        f = s.makefile("rw")
+        for line in f:
+            line = line.strip()
+            if not line:
+                continue
+            verb, _, arg = line.partition(" ")
+            if verb == "qmp":
+                try:
+                    reply = self.qmp_cmd(json.loads(arg))
+                except (ValueError, OSError) as e:
+                    reply = {"error": {"class": "RigError", "desc": str(e)}}
+                self.log(f"[rig.ctl] {arg} -> {json.dumps(reply)}")
+            else:
+                reply = {"error": {"class": "RigError", "desc": f"unknown request {verb}"}}
+            f.write(json.dumps(reply) + "\n")
+            f.flush()
+
+    # --- console ----------------------------------------------------------
+    def log(self, line):
+        with self.lock:
+            self.lines.append(line)
+            self.logf.write(line + "\n")
+            self.logf.flush()
+
+    def console_loop(self):
+        showing = False
+        for raw in self.proc.stdout:
+            line = raw.decode("utf-8", "replace").rstrip("\r\n")
+            self.log(line)
+            if self.echo:
+                if line.startswith("RIG-END"):
+                    showing = False
+                if showing or line.startswith("RIG: guest up"):
+                    print(line, flush=True)
+                if line.startswith("RIG-BEGIN"):
+                    showing = True
+
+    def run(self, timeout):
+        """Boot, wait for RIG-DONE or timeout. Returns (guest_rcs, timed_out, start_error)."""
+        self.logf = open(self.log_path, "w")
+        argv = self.argv()
+        self.logf.write("# " + shlex.join(argv) + "\n")
+        start = time.time()
+        try:
+            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                         stderr=subprocess.STDOUT)
+        except OSError as e:
+            return {}, False, f"QEMU failed to start: {e}"
+        con = threading.Thread(target=self.console_loop, daemon=True)
+        con.start()
+        try:
+            self.qmp_connect(start + 10)
+        except (RuntimeError, OSError, ValueError) as e:
+            self.proc.kill()
+            con.join(2)
+            return {}, False, f"QEMU failed to start ({e}); exit code {self.proc.poll()}"
+        status = self.qmp_cmd({"execute": "query-status"})
+        self.log(f"[qmp] query-status -> {json.dumps(status)}")
+        threading.Thread(target=self.ctl_loop, daemon=True).start()
+        timed_out = False
+        while self.proc.poll() is None:
+            if time.time() - start > timeout:
+                timed_out = True
+                self.log(f"[rig] timeout after {timeout}s: killing QEMU")
+                self.proc.kill()
+                break
+            time.sleep(0.1)
+        self.proc.wait()
+        con.join(5)
+        self.elapsed = time.time() - start
+        self.logf.close()
+        rcs = {}
+        for line in self.lines:
+            m = re.match(r"RIG-END (\S+) rc=(\d+)", line)
+            if m:
+                rcs[m.group(1)] = int(m.group(2))
+        if not timed_out and self.proc.returncode != 0 and not rcs:
+            return rcs, False, f"QEMU exited with {self.proc.returncode}"
+        return rcs, timed_out, None
+
+    def splats(self):
+        return [line for line in self.lines
+                if SPLAT.search(line) and not line.startswith(("#", "[rig", "[qmp"))]
+
+    def guest_done(self):
+        return any(line.startswith("RIG-DONE") for line in self.lines)
+
+
+def subtest_lines(lines, name):
+    out, inside = [], False
+    for line in lines:
+        if line.startswith(f"RIG-BEGIN {name}"):
+            inside = True
+            continue
+        if line.startswith(f"RIG-END {name}"):
+            break
+        if inside and (re.match(r"^(not )?ok \d+|^# |^1\.\.\d+|^KTAP", line)):
+            out.append(line)
+    return out
+
+
+def tail(lines, n=40):
+    return "\n".join("    | " + l for l in lines[-n:])
+
+
+def cmd_run(args):
+    profiles = [p for p in args.profiles.split(",") if p]
+    modes = [m for m in args.modes.split(",") if m]
+    for p in profiles:
+        if p not in known_profiles():
+            die(f"unknown profile '{p}' (known: {', '.join(known_profiles())})")
+    for m in modes:
+        if m not in MODES:
+            die(f"unknown paging mode '{m}' (known: {', '.join(MODES)})")
+    tests = load_suite()
+    if args.tests:
+        wanted = args.tests.split(",")
+        unknown = [w for w in wanted if w not in [t["name"] for t in tests]]
+        if unknown:
+            die(f"unknown test(s) {', '.join(unknown)} (known: {', '.join(t['name'] for t in tests)})")
+        tests = [t for t in tests if t["name"] in wanted]
+    plan = []
+    for p in profiles:
+        for m in modes:
+            for t in tests:
+                if p in t.get("profiles", [p]) and m in t.get("modes", [m]):
+                    plan.append((p, m, t))
+    logdir = os.path.join(BUILD, "logs", "tests")
+    os.makedirs(logdir, exist_ok=True)
+    results = {"pass": 0, "fail": 0, "skip": 0}
+    summary = []
+    print("KTAP version 1")
+    print(f"1..{len(plan)}")
+    for i, (p, m, t) in enumerate(plan, 1):
+        name = f"{p}/{m}/{t['name']}"
+        log = os.path.join(logdir, f"{p}-{m}-{t['name']}.log")
+        g = Guest(p, m, t, log)
+        rcs, timed_out, err = g.run(t.get("timeout", 120))
+        splats = g.splats()
+        sub = subtest_lines(g.lines, t["guest"])
+        rc = rcs.get(t["guest"])
+        reason = None
+        verdict = "pass"
+        if err:
+            verdict, reason = "fail", err
+        elif timed_out:
+            verdict, reason = "fail", f"timeout after {t.get('timeout', 120)}s (guest hung?)"
+        elif t.get("expect_splat"):
+            if not splats:
+                verdict, reason = "fail", "expected a kernel splat, the detector saw none"
+            elif rc != 0:
+                verdict, reason = "fail", f"guest test exited {rc}"
+        elif splats:
+            verdict, reason = "fail", f"kernel splat in console: {splats[0].strip()}"
+        elif rc is None:
+            verdict, reason = "fail", "guest test did not finish (no RIG-END)"
+        elif rc == 4:
+            verdict = "skip"
+            skips = [l.split("# SKIP", 1)[1].strip() for l in sub if "# SKIP" in l]
+            reason = skips[0] if skips else "guest test skipped"
+        elif rc != 0:
+            verdict, reason = "fail", f"guest test exited {rc}"
+        elif not g.guest_done():
+            verdict, reason = "fail", "guest did not reach RIG-DONE"
+        mmu = ""
+        for line in g.lines:
+            mm = re.search(r"RIG: guest up: .*, mmu (\S+),", line)
+            if mm:
+                mmu = mm.group(1)
+        if not err and mmu and mmu != m:
+            verdict, reason = "fail", f"guest ran {mmu}, wanted {m}"
+        print(f"    # Subtest: {name}")
+        for line in sub:
+            print("    " + line)
+        dur = getattr(g, "elapsed", 0.0)
+        if verdict == "pass":
+            print(f"ok {i} {name} # {dur:.1f}s mmu={mmu}")
+        elif verdict == "skip":
+            print(f"ok {i} {name} # SKIP {reason}")
+        else:
+            print(f"not ok {i} {name} # {reason} (log: {os.path.relpath(log, TOP)})")
+            print("    # console tail:")
+            print(tail(g.lines))
+        sys.stdout.flush()
+        results[verdict] += 1
+        summary.append({"profile": p, "mode": m, "test": t["name"], "verdict": verdict,
+                        "reason": reason, "seconds": round(dur, 2), "mmu": mmu,
+                        "log": os.path.relpath(log, TOP)})
+    with open(os.path.join(BUILD, "results.json"), "w") as f:
+        json.dump(summary, f, indent=1)
+    print(f"{results['pass']} passed, {results['fail']} failed, {results['skip']} skipped")
+    return 1 if results["fail"] else 0
+
+
+def shell_test(args):
+    return {"name": "shell", "guest": "", "memory": args.mem, "smp": args.smp,
+            "append": args.append, "qemu": args.qemu}
+
+
+def cmd_demo(args):
+    """Boot one guest running tests/guest/demo.sh and show what it prints."""
+    t = {"name": "demo", "guest": "demo", "memory": "2G", "append": "mem=1G",
+         "timeout": 300}
+    log = os.path.join(BUILD, "logs", "demo.log")
+    g = Guest(args.profile, args.mode, t, log)
+    g.echo = True
+    print(f"# booting: {shlex.join(g.argv())}")
+    rcs, timed_out, err = g.run(t["timeout"])
+    splats = g.splats()
+    if err or timed_out or splats or rcs.get("demo") != 0:
+        why = err or ("timeout" if timed_out else (splats[0] if splats else f"demo exited {rcs.get('demo')}"))
+        print(f"demo FAILED: {why} (log: {os.path.relpath(log, TOP)})")
+        print(tail(g.lines))
+        return 1
+    print(f"# demo done in {g.elapsed:.1f}s; console log: {os.path.relpath(log, TOP)}")
+    return 0
+
+
+def cmd_shell(args):
+    if args.mode not in MODES:
+        die(f"unknown paging mode '{args.mode}' (known: {', '.join(MODES)})")
+    if args.profile not in known_profiles():
+        die(f"unknown profile '{args.profile}' (known: {', '.join(known_profiles())})")
+    g = Guest(args.profile, args.mode, shell_test(args), None)
+    argv = g.argv(interactive=True)
+    if args.print_only:
+        print(shlex.join(argv))
+        return 0
+    print("# " + shlex.join(argv))
+    print("# Ctrl-A X quits QEMU")
+    os.execv(argv[0], argv)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run")
+    r.add_argument("--profiles", default="default")
+    r.add_argument("--modes", default="sv39,sv48,sv57")
+    r.add_argument("--tests", default="")
+    d = sub.add_parser("demo")
+    d.add_argument("--profile", default="default")
+    d.add_argument("--mode", default="sv57")
+    for name in ("shell", "cmdline"):
+        s = sub.add_parser(name)
+        s.add_argument("--profile", default="default")
+        s.add_argument("--mode", default="sv57")
+        s.add_argument("--mem", default="2G")
+        s.add_argument("--smp", default=2, type=int)
+        s.add_argument("--append", default="")
+        s.add_argument("--qemu", default="")
+    args = ap.parse_args()
+    if args.cmd == "run":
+        return cmd_run(args)
+    if args.cmd == "demo":
+        return cmd_demo(args)
+    args.print_only = args.cmd == "cmdline"
+    return cmd_shell(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,35 @@
+#!/bin/sh
+# Boot sanity: paging mode, MemTotal, memory block size, and the QMP channel.
+. /rig/lib.sh
+ktap_plan 5
+
+want_mmu=$(rig_param mmu)
+got_mmu=$(sed -n 's/^mmu[^:]*: //p' /proc/cpuinfo | head -n 1)
+check_eq "paging mode is $want_mmu" "$got_mmu" "$want_mmu"
+
+# MemTotal: all of RAM less what the kernel image and early reservations hold.
+mem_kb=$(($(rig_param mem_mib) * 1024))
+total=$(meminfo_kb MemTotal)
+diag "MemTotal $total kB of $mem_kb kB RAM"
+if [ "$total" -le "$mem_kb" ] && [ "$total" -ge $((mem_kb * 85 / 100)) ]; then
+	ok "MemTotal within 85-100% of RAM"
+else
+	not_ok "MemTotal within 85-100% of RAM"
+fi
+
+# /proc/iomem: System RAM at the virt machine's DRAM base.
+first=$(sed -n 's/^\([0-9a-f]*\)-[0-9a-f]* : System RAM$/\1/p' /proc/iomem | head -n 1)
+check_eq "System RAM starts at 0x80000000" "$first" "80000000"
+
+if [ -d /sys/devices/system/memory ]; then
+	bs=$(cat /sys/devices/system/memory/block_size_bytes)
+	check_eq "memory block size is 128 MiB" "$bs" "8000000"
+else
+	skip "memory block size is 128 MiB" "no /sys/devices/system/memory (CONFIG_MEMORY_HOTPLUG off)"
+fi
+
+# The runner's QMP channel: QEMU's view of boot memory agrees with -m.
+reply=$(rig_qmp '{"execute": "query-memory-size-summary"}')
+base=$(echo "$reply" | sed -n 's/.*"base-memory": *\([0-9]*\).*/\1/p')
+check_eq "QMP base-memory equals -m" "$base" "$((mem_kb * 1024))"
+ktap_exit

@@ -1,0 +1,21 @@
+#!/bin/sh
+# kselftest memory-hotplug/mem-on-off-test.sh (with its memory notifier error
+# injection), run by BusyBox's ash installed as /bin/bash.
+. /rig/lib.sh
+ktap_plan 1
+if [ ! -d /sys/devices/system/memory ]; then
+	skip "mem-on-off-test.sh" "CONFIG_MEMORY_HOTPLUG not enabled in this kernel"
+	ktap_exit
+fi
+before=$(grep -l online /sys/devices/system/memory/memory*/state | wc -l)
+/bin/bash /kselftest/memory-hotplug/mem-on-off-test.sh >/tmp/mem-on-off.out 2>&1
+rc=$?
+sed 's/^/# /' /tmp/mem-on-off.out
+after=$(grep -l online /sys/devices/system/memory/memory*/state | wc -l)
+diag "online blocks before $before, after $after"
+case $rc in
+0) ok "mem-on-off-test.sh" ;;
+4) skip "mem-on-off-test.sh" "$(grep -m1 'skip' /tmp/mem-on-off.out)" ;;
+*) not_ok "mem-on-off-test.sh (exit $rc)" ;;
+esac
+ktap_exit
