@@ -3,17 +3,20 @@
 #   make check    build everything, run the whole suite (KTAP + a counts line)
 #   make shell    interactive guest console (Ctrl-A X quits)
 #   make export   regenerate patches/linux/ from build/linux's commits
+#   make series-check   build + W=1 + checkpatch --strict for every patch
+#   make soak     1000 hot-add/remove cycles per paging mode
+#   make bench    hot(un)plug latency and memory figures per paging mode
 # Variables: PROFILES="default debug" PROFILE=default MODES="sv39 sv48 sv57"
 #            MODE=sv57 TESTS=a,b JOBS=N V=1 MEM=2G APPEND="..."
 SHELL := /bin/bash
-export PROFILES PROFILE MODES MODE TESTS JOBS V MEM APPEND FORCE
+export PROFILES PROFILE MODES MODE TESTS JOBS V MEM APPEND FORCE CYCLES
 export LINUX_VERSION LINUX_SHA256
 
-.PHONY: all deps tree qemu busybox build check demo shell export clean distclean
+.PHONY: all deps tree qemu busybox build check demo shell soak bench series-check export clean distclean
 
 all: check
 
-deps tree qemu busybox build check demo shell export:
+deps tree qemu busybox build check demo shell soak bench series-check export:
 	@bash scripts/rig.sh $@
 
 clean:

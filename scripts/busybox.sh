@@ -17,7 +17,7 @@ else
 	rm -rf "$work"
 	bash "$TOP/scripts/srcpkg.sh" busybox "$BUSYBOX_VERSION" "$BUSYBOX_DSC_SHA256" "$work/src"
 	cd "$work/src"
-	make -s defconfig
+	make -s defconfig >/dev/null
 	for s in $SETTINGS; do
 		sym=${s%%=*} val=${s#*=}
 		sed -i "/^$sym=/d; /^# $sym is not set/d" .config
@@ -27,7 +27,7 @@ else
 			echo "$sym=$val" >>.config
 		fi
 	done
-	yes '' | make oldconfig >/dev/null
+	(yes '' || true) | make oldconfig >/dev/null
 	for s in $SETTINGS; do
 		sym=${s%%=*} val=${s#*=}
 		if [ "$val" = n ]; then

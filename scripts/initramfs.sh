@@ -30,6 +30,15 @@ for c in "$TOP"/tests/c/*.c; do
 done
 riscv64-linux-gnu-strip "$root"/rig/bin/* 2>/dev/null || true
 
+# Rig-only test modules (tests/kmod), built against this profile's kernel.
+kmod=$BUILD/kmod-$profile
+rm -rf "$kmod"
+cp -r "$TOP/tests/kmod" "$kmod"
+make -s -C "$BUILD/linux" O="$kdir" ARCH=riscv CROSS_COMPILE=riscv64-linux-gnu- M="$kmod" modules
+mkdir -p "$root/rig/kmod"
+cp "$kmod"/*.ko "$root/rig/kmod/"
+riscv64-linux-gnu-strip --strip-debug "$root"/rig/kmod/*.ko
+
 cp -a "$kdir/modroot/lib/modules" "$root/lib/"
 cp -a "$kdir/kselftest" "$root/kselftest"
 riscv64-linux-gnu-strip "$root"/kselftest/vm/* 2>/dev/null || true

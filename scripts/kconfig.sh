@@ -1,12 +1,12 @@
 #!/bin/bash
-# kconfig.sh PROFILE OUTDIR: defconfig + the profile's fragments (merge_config.sh),
+# kconfig.sh PROFILE OUTDIR [SRCDIR]: defconfig + the profile's fragments (merge_config.sh),
 # then check that every option a fragment asked for survived Kconfig.
 # A fragment whose first lines say '# rig-requires: SYM' is merged only when the
 # tree's Kconfig gives CONFIG_SYM=y (e.g. the arch support the series adds).
 . "$(dirname "$0")/lib.sh"
 
 profile=$1 out=$2
-src=$BUILD/linux
+src=${3:-$BUILD/linux}
 line=$(grep "^$profile:" "$TOP/configs/profiles" || true)
 [ -n "$line" ] || die "unknown profile '$profile' (known: $(sed -n 's/^\([a-z0-9]*\):.*/\1/p' "$TOP/configs/profiles" | xargs))"
 frags=${line#*:}

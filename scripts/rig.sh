@@ -60,6 +60,21 @@ shell)
 	exec python3 "$S/runner.py" shell --profile "$PROFILE" --mode "${MODE:-sv57}" \
 		--mem "${MEM:-2G}" --append "${APPEND:-}"
 	;;
+soak)
+	# 1000 add/remove cycles per paging mode on the default profile.
+	build "$PROFILE"
+	RIG_APPEND="rig.cycles=${CYCLES:-1000}" exec python3 "$S/runner.py" run --profiles "$PROFILE" \
+		--modes "$(csv $MODES)" --tests hotplug-cycles --timeout-scale 12
+	;;
+bench)
+	build "$PROFILE"
+	exec python3 "$S/runner.py" bench --profile "$PROFILE" --modes "$(csv $MODES)"
+	;;
+series-check)
+	stage_deps
+	stage_tree
+	exec bash "$S/series-check.sh"
+	;;
 export) exec bash "$S/export.sh" ;;
-*) die "usage: rig.sh deps|tree|qemu|busybox|build|check|demo|shell|export" ;;
+*) die "usage: rig.sh deps|tree|qemu|busybox|build|check|demo|shell|soak|bench|series-check|export" ;;
 esac

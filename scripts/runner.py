@@ -115,6 +115,7 @@ class Guest:
         else:
             append.append(f"rig.tests={t['guest']}")
         append += shlex.split(t.get("append", ""))
+        append += shlex.split(os.environ.get("RIG_APPEND", ""))
         argv = [QEMU, "-M", "virt", "-cpu", MODES[self.mode],
                 "-smp", str(t.get("smp", 2)), "-m", memarg,
                 "-bios", FIRMWARE, "-kernel", image, "-initrd", initrd,
@@ -306,7 +307,8 @@ def cmd_run(args):
         name = f"{p}/{m}/{t['name']}"
         log = os.path.join(logdir, f"{p}-{m}-{t['name']}.log")
         g = Guest(p, m, t, log)
-        rcs, timed_out, err = g.run(t.get("timeout", 120))
+        timeout = int(t.get("timeout", 120) * args.timeout_scale)
+        rcs, timed_out, err = g.run(timeout)
         splats = g.splats()
         sub = subtest_lines(g.lines, t["guest"])
         rc = rcs.get(t["guest"])
@@ -315,7 +317,7 @@ def cmd_run(args):
         if err:
             verdict, reason = "fail", err
         elif timed_out:
-            verdict, reason = "fail", f"timeout after {t.get('timeout', 120)}s (guest hung?)"
+            verdict, reason = "fail", f"timeout after {timeout}s (guest hung?)"
         elif t.get("expect_splat"):
             if not splats:
                 verdict, reason = "fail", "expected a kernel splat, the detector saw none"
@@ -387,6 +389,69 @@ def cmd_demo(args):
     return 0
 
 
+BENCH_ROWS = [
+    ("prealloc_kib", "pre-allocated top-level tables at boot (KiB)"),
+    ("prealloc_tables", "pre-allocated top-level tables (count)"),
+    ("add_online_ms_per_gib_1g", "hot-add+online ms/GiB (1 GiB)"),
+    ("add_online_ms_per_gib_2g", "hot-add+online ms/GiB (2 GiB)"),
+    ("add_online_ms_per_gib_4g", "hot-add+online ms/GiB (4 GiB)"),
+    ("offline_remove_ms_per_gib_1g", "offline+remove ms/GiB (1 GiB)"),
+    ("offline_remove_ms_per_gib_2g", "offline+remove ms/GiB (2 GiB)"),
+    ("offline_remove_ms_per_gib_4g", "offline+remove ms/GiB (4 GiB)"),
+    ("boot_ram_kib_per_gib_momN", "boot RAM per hot-added GiB, memmap_on_memory=0 (KiB)"),
+    ("boot_ram_kib_per_gib_momY", "boot RAM per hot-added GiB, memmap_on_memory=1 (KiB)"),
+    ("pagetables_kib_per_gib", "PageTables per hot-added GiB (KiB)"),
+    ("pagetables_kib_left", "PageTables left after removal (KiB)"),
+    ("memfree_kib_drift", "MemFree not returned after removal (KiB)"),
+    ("linear_pct_large", "hot-added linear map in >= 2 MiB leaves (%)"),
+]
+
+
+def cmd_bench(args):
+    """Boot the bench guest per paging mode, memmap_on_memory off and on."""
+    modes = [m for m in args.modes.split(",") if m]
+    for m in modes:
+        if m not in MODES:
+            die(f"unknown paging mode '{m}' (known: {', '.join(MODES)})")
+    results = {}
+    for m in modes:
+        results[m] = {}
+        for mom in ("0", "1"):
+            t = {"name": "bench", "guest": "bench", "memory": "5G", "append":
+                 f"mem=1G memory_hotplug.memmap_on_memory={mom}", "timeout": 900}
+            log = os.path.join(BUILD, "logs", f"bench-{m}-mom{mom}.log")
+            g = Guest(args.profile, m, t, log)
+            rcs, timed_out, err = g.run(t["timeout"])
+            splats = g.splats()
+            if err or timed_out or splats or rcs.get("bench") != 0:
+                why = err or ("timeout" if timed_out else (splats[0] if splats else f"bench exited {rcs.get('bench')}"))
+                print(f"bench {m} memmap_on_memory={mom} FAILED: {why} (log: {os.path.relpath(log, TOP)})")
+                print(tail(g.lines))
+                return 1
+            for line in g.lines:
+                mm = re.match(r"BENCH (\S+) (\S+)", line)
+                if not mm:
+                    continue
+                key, val = mm.group(1), mm.group(2)
+                # Latencies and page-table figures from the memmap_on_memory=0 boot.
+                if mom == "1" and not key.startswith("boot_ram"):
+                    continue
+                try:
+                    results[m][key] = int(val)
+                except ValueError:
+                    results[m][key] = val
+            print(f"# {m} memmap_on_memory={mom}: {g.elapsed:.0f}s", flush=True)
+    out = os.path.join(BUILD, "bench.json")
+    with open(out, "w") as f:
+        json.dump({"profile": args.profile, "results": results}, f, indent=1)
+    w = max(len(d) for _, d in BENCH_ROWS)
+    print(f"{'metric':<{w}}  " + "  ".join(f"{m:>8}" for m in modes))
+    for key, desc in BENCH_ROWS:
+        print(f"{desc:<{w}}  " + "  ".join(f"{str(results[m].get(key, '-')):>8}" for m in modes))
+    print(f"# JSON: {os.path.relpath(out, TOP)}")
+    return 0
+
+
 def cmd_shell(args):
     if args.mode not in MODES:
         die(f"unknown paging mode '{args.mode}' (known: {', '.join(MODES)})")
@@ -409,6 +474,10 @@ def main():
     r.add_argument("--profiles", default="default")
     r.add_argument("--modes", default="sv39,sv48,sv57")
     r.add_argument("--tests", default="")
+    r.add_argument("--timeout-scale", default=1.0, type=float)
+    b = sub.add_parser("bench")
+    b.add_argument("--profile", default="default")
+    b.add_argument("--modes", default="sv39,sv48,sv57")
     d = sub.add_parser("demo")
     d.add_argument("--profile", default="default")
     d.add_argument("--mode", default="sv57")
@@ -425,6 +494,8 @@ def main():
         return cmd_run(args)
     if args.cmd == "demo":
         return cmd_demo(args)
+    if args.cmd == "bench":
+        return cmd_bench(args)
     args.print_only = args.cmd == "cmdline"
     return cmd_shell(args)
 

@@ -17,9 +17,9 @@ else
 	not_ok "MemTotal within 85-100% of RAM"
 fi
 
-# /proc/iomem: System RAM at the virt machine's DRAM base.
-first=$(sed -n 's/^\([0-9a-f]*\)-[0-9a-f]* : System RAM$/\1/p' /proc/iomem | head -n 1)
-check_eq "System RAM starts at 0x80000000" "$first" "80000000"
+# /proc/iomem: System RAM ends where QEMU's RAM (from 0x80000000) ends.
+last=$(sed -n 's/^[0-9a-f]*-\([0-9a-f]*\) : System RAM$/\1/p' /proc/iomem | tail -n 1)
+check_eq "System RAM ends at the end of QEMU's RAM" "$last" "$(printf '%x' $((0x80000000 + mem_kb * 1024 - 1)))"
 
 if [ -d /sys/devices/system/memory ]; then
 	bs=$(cat /sys/devices/system/memory/block_size_bytes)

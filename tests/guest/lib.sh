@@ -54,10 +54,12 @@ ktap_exit() {
 
 # Kernel command-line parameter rig.NAME=VALUE (set by the host runner).
 rig_param() {
+	_v=""
+	_found=1
 	for _a in $(cat /proc/cmdline); do
-		case $_a in "rig.$1="*) echo "${_a#rig.$1=}"; return 0 ;; esac
+		case $_a in "rig.$1="*) _v=${_a#rig.$1=}; _found=0 ;; esac
 	done
-	return 1
+	[ $_found = 0 ] && echo "$_v"
 }
 
 meminfo_kb() {
@@ -77,4 +79,76 @@ rig_qmp() {
 	read -r _reply <&9
 	exec 9<&-
 	echo "$_reply"
+}
+
+# ---- memory hotplug helpers ---------------------------------------------
+MEMSYS=/sys/devices/system/memory
+
+block_bytes() {
+	echo $((0x$(cat $MEMSYS/block_size_bytes)))
+}
+
+# Physical addresses (decimal) of the blocks QEMU has as RAM that the kernel
+# did not get at boot (hidden with mem=): from the first block boundary after
+# the last boot "System RAM" up to the end of QEMU's RAM (rig.mem_mib).
+hidden_blocks() {
+	_bs=$(block_bytes)
+	_end=$(sed -n 's/^[0-9a-f]*-\([0-9a-f]*\) : System RAM$/\1/p' /proc/iomem | tail -n 1)
+	_a=$(( (0x$_end + _bs) / _bs * _bs ))
+	_ram_end=$((0x80000000 + $(rig_param mem_mib) * 1024 * 1024))
+	while [ $_a -lt $_ram_end ]; do
+		echo $_a
+		_a=$((_a + _bs))
+	done
+}
+
+# Like hidden_blocks, but from a saved boot snapshot rather than /proc/iomem
+# (hot-added ranges also show up as System RAM).
+boot_ram_end() {
+	sed -n 's/^[0-9a-f]*-\([0-9a-f]*\) : System RAM$/\1/p' /proc/iomem | tail -n 1
+}
+
+block_of() {
+	echo $(($1 / $(block_bytes)))
+}
+
+hex() {
+	printf '0x%x' "$1"
+}
+
+# probe ADDR / unprobe ADDR: the series' sysfs interfaces (ARCH_MEMORY_PROBE).
+probe() {
+	printf '0x%x' "$1" >$MEMSYS/probe
+}
+
+unprobe() {
+	printf '0x%x' "$1" >$MEMSYS/unprobe
+}
+
+set_state() {
+	echo "$2" >$MEMSYS/memory$1/state
+}
+
+state_of() {
+	cat $MEMSYS/memory$1/state
+}
+
+# A snapshot of what hot(un)plug must restore: MemTotal, PageTables, the
+# System RAM lines of /proc/iomem and the memory blocks with their states.
+snapshot() {
+	{
+		echo "MemTotal $(meminfo_kb MemTotal)"
+		echo "PageTables $(meminfo_kb PageTables)"
+		grep 'System RAM' /proc/iomem
+		for _b in $MEMSYS/memory*; do
+			echo "${_b##*/} $(cat "$_b/state")"
+		done | sort
+	} >"$1"
+}
+
+require_probe() {
+	if [ ! -w $MEMSYS/probe ] || [ ! -w $MEMSYS/unprobe ]; then
+		skip "$1" "no $MEMSYS/probe and unprobe (the series is not applied)"
+		ktap_exit
+	fi
 }

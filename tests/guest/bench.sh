@@ -1,0 +1,86 @@
+#!/bin/sh
+# make bench, guest side: hot-add/remove latency per GiB (1, 2, 4 GiB), boot
+# RAM consumed per hot-added GiB, linear-map leaf sizes, page tables left after
+# removal, and the boot-time cost of the pre-allocated top-level entries.
+# Prints "BENCH key value" lines; the host runner turns them into a table.
+. /rig/lib.sh
+require_probe "bench"
+ktap_plan 1
+bs=$(block_bytes)
+per_gib=$((1024 * 1024 * 1024 / bs))
+all=$(hidden_blocks)
+mom=$(cat /sys/module/memory_hotplug/parameters/memmap_on_memory)
+
+bench() {
+	echo "BENCH $1 $2"
+}
+
+prealloc=$(dmesg | sed -n 's/.*pre-allocated \([0-9]*\) top-level.* (\([0-9]*\) KiB).*/\1 \2/p' | head -n 1)
+bench prealloc_tables "${prealloc% *}"
+bench prealloc_kib "${prealloc#* }"
+
+# ptdump of the linear mapping: KiB mapped by leaves >= 2 MiB and by 4 KiB PTEs,
+# over the physical range [$1, $2) (through rig_peek's __va()).
+leaf_kib() {
+	echo "$(hex $1)" >/sys/kernel/debug/rig_peek/phys
+	_s=$(($(cat /sys/kernel/debug/rig_peek/addr)))
+	_e=$((_s + $2 - $1))
+	_lin=0 _big=0 _small=0
+	while read -r range phys size level rest; do
+		case $range in
+		---*) case "$phys $size $level $rest" in *"Linear mapping"*) _lin=1 ;; *) _lin=0 ;; esac; continue ;;
+		0x*-0x*) ;;
+		*) continue ;;
+		esac
+		[ $_lin = 1 ] || continue
+		_rs=$((${range%-*})) _re=$((${range#*-}))
+		[ $_rs -lt $_e ] && [ $_re -gt $_s ] || continue
+		[ $_rs -lt $_s ] && _rs=$_s
+		[ $_re -gt $_e ] && _re=$_e
+		if [ "$level" = PTE ]; then _small=$((_small + (_re - _rs) / 1024)); else _big=$((_big + (_re - _rs) / 1024)); fi
+	done </sys/kernel/debug/kernel_page_tables
+	echo "$_big $_small"
+}
+
+insmod /rig/kmod/rig_peek.ko
+sync; echo 3 >/proc/sys/vm/drop_caches
+pt0=$(meminfo_kb PageTables)
+free0=$(meminfo_kb MemFree)
+for gib in 1 2 4; do
+	set -- $all
+	n=$((gib * per_gib))
+	[ $# -ge $n ] || { diag "only $# hidden blocks, skipping $gib GiB"; continue; }
+	blocks=$(echo $all | tr ' ' '\n' | head -n $n)
+	sync; echo 3 >/proc/sys/vm/drop_caches
+	f0=$(meminfo_kb MemFree)
+	t0=$(mstime)
+	for a in $blocks; do probe $a; done
+	t1=$(mstime)
+	f1=$(meminfo_kb MemFree)
+	for a in $blocks; do set_state $(block_of $a) online_movable; done
+	t2=$(mstime)
+	if [ $gib = 1 ]; then
+		bench "boot_ram_kib_per_gib_mom$mom" $(((f0 - f1) / gib))
+		bench pagetables_kib_per_gib $(($(meminfo_kb PageTables) - pt0))
+		set -- $blocks
+		first=$1
+		last=$(echo $blocks | tr ' ' '\n' | tail -n 1)
+		lk=$(leaf_kib $first $((last + bs)))
+		bench linear_kib_large_leaves "${lk% *}"
+		bench linear_kib_4k_leaves "${lk#* }"
+		bench linear_pct_large $(( ${lk% *} * 100 / (${lk% *} + ${lk#* } + (${lk% *} + ${lk#* } == 0)) ))
+	fi
+	for a in $blocks; do set_state $(block_of $a) offline; done
+	t3=$(mstime)
+	for a in $blocks; do unprobe $a; done
+	t4=$(mstime)
+	bench "add_online_ms_per_gib_${gib}g" $(((t2 - t0) / gib))
+	bench "probe_ms_per_gib_${gib}g" $(((t1 - t0) / gib))
+	bench "offline_remove_ms_per_gib_${gib}g" $(((t4 - t2) / gib))
+done
+sync; echo 3 >/proc/sys/vm/drop_caches
+bench pagetables_kib_left $(($(meminfo_kb PageTables) - pt0))
+bench memfree_kib_drift $((free0 - $(meminfo_kb MemFree)))
+rmmod rig_peek
+ok "bench ran"
+ktap_exit

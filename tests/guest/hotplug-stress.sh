@@ -1,0 +1,49 @@
+#!/bin/sh
+# Concurrency: add/remove cycles while other tasks walk the kernel page tables
+# (ptdump), churn vmalloc (test_vmalloc) and take CPUs offline and online.
+# No splat (the runner checks), no hang (the runner's timeout), page tables
+# and memory back to baseline.
+. /rig/lib.sh
+require_probe "hotplug under concurrency"
+cycles=$(rig_param cycles || echo 20)
+ktap_plan 4
+set -- $(hidden_blocks)
+a=$1
+b=$(block_of $a)
+snapshot /tmp/before
+rm -f /tmp/stop
+(while [ ! -e /tmp/stop ]; do cat /sys/kernel/debug/kernel_page_tables >/dev/null; done) &
+p1=$!
+(while [ ! -e /tmp/stop ]; do
+	modprobe test_vmalloc nr_threads=2 test_repeat_count=1 run_test_mask=0x7 2>/dev/null
+done) &
+p2=$!
+(while [ ! -e /tmp/stop ]; do
+	echo 0 >/sys/devices/system/cpu/cpu1/online
+	sleep 0.2
+	echo 1 >/sys/devices/system/cpu/cpu1/online
+	sleep 0.2
+done) &
+p3=$!
+bad=0 i=0
+while [ $i -lt "$cycles" ]; do
+	if [ $((i % 2)) = 0 ]; then zone=movable; else zone=kernel; fi
+	if ! probe $a || ! set_state $b online_$zone || ! set_state $b offline || ! unprobe $a; then
+		diag "cycle $i failed"
+		bad=$((bad + 1))
+		[ -e $MEMSYS/memory$b ] && { set_state $b offline; unprobe $a; } 2>/dev/null
+	fi
+	i=$((i + 1))
+done
+touch /tmp/stop
+wait $p1 $p2 $p3
+echo 1 >/sys/devices/system/cpu/cpu1/online 2>/dev/null
+check_eq "$cycles cycles under ptdump, vmalloc churn and CPU hotplug" "$bad" 0
+check_eq "cpu1 back online" "$(cat /sys/devices/system/cpu/cpu1/online)" 1
+runs=$(dmesg | grep -c 'All test took')
+diag "test_vmalloc completed $runs runs"
+check "test_vmalloc churned vmalloc meanwhile" test "$runs" -ge 1
+snapshot /tmp/after
+if cmp -s /tmp/before /tmp/after; then ok "memory and page tables back to baseline"; else
+	diff /tmp/before /tmp/after | sed 's/^/# /'; not_ok "memory and page tables back to baseline"; fi
+ktap_exit
