@@ -1,0 +1,60 @@
+#!/bin/sh
+# KASAN profile: hot-added memory onlined as kernel memory gets used by slab
+# (boot RAM is pinned by a user program first, so the allocations have to come
+# from the new blocks), then everything is freed and the blocks removed. The
+# runner fails the run on any KASAN report.
+. /rig/lib.sh
+require_probe "KASAN with hot-added kernel memory"
+ktap_plan 6
+check "kernel built with KASAN" sh -c "zcat /proc/config.gz | grep -qx CONFIG_KASAN=y"
+blocks=$(hidden_blocks)
+snapshot /tmp/before
+bad=0
+for a in $blocks; do
+	probe $a && set_state $(block_of $a) online_kernel || bad=$((bad + 1))
+done
+check_eq "probe and online $(echo $blocks | wc -w) blocks as kernel memory" "$bad" 0
+
+# Pin most of the free boot RAM (user pages stay where they are allocated).
+normal_free_mib=$(( $(meminfo_kb MemFree) / 1024 - $(echo $blocks | wc -w) * 128 - 48 ))
+rm -f /tmp/go
+memtouch $normal_free_mib --hold /tmp/go >/tmp/memtouch.out 2>&1 &
+pid=$!
+while ! grep -q 'written and verified' /tmp/memtouch.out 2>/dev/null; do
+	kill -0 $pid 2>/dev/null || break
+	sleep 0.2
+done
+diag "pinned $normal_free_mib MiB, MemFree now $(meminfo_kb MemFree) kB"
+slab0=$(meminfo_kb Slab)
+mkdir -p /tmp/slab
+i=0
+while [ $i -lt 40 ]; do
+	mkdir /tmp/slab/d$i
+	(cd /tmp/slab/d$i && seq 1 1000 | xargs touch)
+	i=$((i + 1))
+done
+slab1=$(meminfo_kb Slab)
+diag "Slab grew from $slab0 kB to $slab1 kB"
+check "slab grew by >= 16 MiB on the new memory" test $((slab1 - slab0)) -ge 16384
+rm -rf /tmp/slab
+touch /tmp/go
+wait $pid
+check_eq "user data intact" "$?" 0
+
+# Free what the workload left behind and remove the blocks.
+sync; echo 3 >/proc/sys/vm/drop_caches
+for s in /sys/kernel/slab/*/shrink; do echo 1 >"$s" 2>/dev/null; done
+bad=0
+for a in $blocks; do
+	b=$(block_of $a)
+	n=0
+	until set_state $b offline 2>/dev/null; do
+		n=$((n + 1))
+		[ $n -ge 5 ] && break
+		echo 3 >/proc/sys/vm/drop_caches
+		sleep 1
+	done
+	[ "$(state_of $b)" = offline ] && unprobe $a || { diag "memory$b: could not offline/remove"; bad=$((bad + 1)); }
+done
+check_eq "offline and remove every block" "$bad" 0
+ktap_exit
