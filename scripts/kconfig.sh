@@ -2,7 +2,8 @@
 # kconfig.sh PROFILE OUTDIR [SRCDIR]: defconfig + the profile's fragments (merge_config.sh),
 # then check that every option a fragment asked for survived Kconfig.
 # A fragment whose first lines say '# rig-requires: SYM' is merged only when the
-# tree's Kconfig gives CONFIG_SYM=y (e.g. the arch support the series adds).
+# tree's Kconfig gives CONFIG_SYM=y (e.g. the arch support the series adds);
+# '# rig-requires-symbol: SYM' only when the tree declares SYM at all.
 . "$(dirname "$0")/lib.sh"
 
 profile=$1 out=$2
@@ -24,6 +25,11 @@ for f in $frags; do
 	req=$(sed -n 's/^# rig-requires: *//p' "$file")
 	if [ -n "$req" ] && ! grep -q "^CONFIG_$req=y" "$out/.config"; then
 		echo "configs/$f.config: not merged, this tree does not provide CONFIG_$req (series not applied?)"
+		continue
+	fi
+	sym=$(sed -n 's/^# rig-requires-symbol: *//p' "$file")
+	if [ -n "$sym" ] && ! grep -rqsx "config $sym" --include='Kconfig*' "$src/arch/riscv" "$src/mm" "$src/drivers/base"; then
+		echo "configs/$f.config: not merged, this tree has no Kconfig symbol $sym (series not applied?)"
 		continue
 	fi
 	use="$use $file"

@@ -107,7 +107,7 @@ class Guest:
         memarg = mem
         if t.get("maxmem"):
             memarg += f",slots={t.get('slots', 4)},maxmem={t['maxmem']}"
-        append = ["console=ttyS0", "panic=-1", "oops=panic" if t.get("oops_panic") else "",
+        append = ["console=ttyS0", "earlycon=sbi", "panic=-1", "oops=panic" if t.get("oops_panic") else "",
                   f"rig.mmu={self.mode}", f"rig.mem_mib={parse_size_mib(mem)}",
                   f"rig.profile={self.profile}"]
         if interactive:
@@ -400,8 +400,8 @@ BENCH_ROWS = [
     ("offline_remove_ms_per_gib_4g", "offline+remove ms/GiB (4 GiB)"),
     ("boot_ram_kib_per_gib_momN", "boot RAM per hot-added GiB, memmap_on_memory=0 (KiB)"),
     ("boot_ram_kib_per_gib_momY", "boot RAM per hot-added GiB, memmap_on_memory=1 (KiB)"),
-    ("pagetables_kib_per_gib", "PageTables per hot-added GiB (KiB)"),
-    ("pagetables_kib_left", "PageTables left after removal (KiB)"),
+    ("pt_pages_per_gib", "kernel page-table pages per hot-added GiB"),
+    ("pt_pages_left", "kernel page-table pages left after removal"),
     ("memfree_kib_drift", "MemFree not returned after removal (KiB)"),
     ("linear_pct_large", "hot-added linear map in >= 2 MiB leaves (%)"),
 ]

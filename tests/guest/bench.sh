@@ -42,9 +42,9 @@ leaf_kib() {
 	echo "$_big $_small"
 }
 
-insmod /rig/kmod/rig_peek.ko
+[ -d /sys/kernel/debug/rig_peek ] || insmod /rig/kmod/rig_peek.ko
 sync; echo 3 >/proc/sys/vm/drop_caches
-pt0=$(meminfo_kb PageTables)
+pt0=$(kernel_pt_pages)
 free0=$(meminfo_kb MemFree)
 for gib in 1 2 4; do
 	set -- $all
@@ -61,7 +61,7 @@ for gib in 1 2 4; do
 	t2=$(mstime)
 	if [ $gib = 1 ]; then
 		bench "boot_ram_kib_per_gib_mom$mom" $(((f0 - f1) / gib))
-		bench pagetables_kib_per_gib $(($(meminfo_kb PageTables) - pt0))
+		bench pt_pages_per_gib $(($(kernel_pt_pages) - pt0))
 		set -- $blocks
 		first=$1
 		last=$(echo $blocks | tr ' ' '\n' | tail -n 1)
@@ -79,8 +79,7 @@ for gib in 1 2 4; do
 	bench "offline_remove_ms_per_gib_${gib}g" $(((t4 - t2) / gib))
 done
 sync; echo 3 >/proc/sys/vm/drop_caches
-bench pagetables_kib_left $(($(meminfo_kb PageTables) - pt0))
+bench pt_pages_left $(($(kernel_pt_pages) - pt0))
 bench memfree_kib_drift $((free0 - $(meminfo_kb MemFree)))
-rmmod rig_peek
 ok "bench ran"
 ktap_exit

@@ -5,7 +5,7 @@
 . /rig/lib.sh
 require_probe "linear map permissions"
 ktap_plan 6
-insmod /rig/kmod/rig_peek.ko
+[ -d /sys/kernel/debug/rig_peek ] || insmod /rig/kmod/rig_peek.ko
 set -- $(hidden_blocks)
 a=$1
 b=$(block_of $a)
@@ -29,7 +29,7 @@ covering() {
 		if [ $_rs -lt $_e ] && [ $_re -gt $_s ]; then echo "$range $rest"; fi
 	done </sys/kernel/debug/kernel_page_tables
 }
-probe $a && set_state $b online_kernel
+probe $a && set_state $b online_movable
 covering >/tmp/map
 sed 's/^/# /' /tmp/map
 check "added block appears in the linear mapping" test -s /tmp/map
@@ -46,5 +46,4 @@ else
 	diag "$(cat /tmp/err)"
 	check "read of the removed linear-map address fails cleanly" grep -q 'Bad address' /tmp/err
 fi
-rmmod rig_peek
 ktap_exit

@@ -62,7 +62,10 @@ rig_param() {
 	[ $_found = 0 ] && echo "$_v"
 }
 
+# /proc/meminfo field in kB, with the per-CPU vmstat deltas folded in first
+# (vm.stat_refresh) so that counters such as PageTables are exact.
 meminfo_kb() {
+	echo 1 >/proc/sys/vm/stat_refresh 2>/dev/null
 	sed -n "s/^$1: *\([0-9]*\) kB/\1/p" /proc/meminfo
 }
 
@@ -129,16 +132,39 @@ set_state() {
 	echo "$2" >$MEMSYS/memory$1/state
 }
 
+# Offline a block, retrying a few times after dropping caches and compacting:
+# kernel (ZONE_NORMAL) memory can hold unmovable pages for a while.
+offline_retry() {
+	_i=0
+	while ! set_state $1 offline 2>/dev/null; do
+		_i=$((_i + 1))
+		[ $_i -ge 10 ] && return 1
+		sync
+		echo 3 >/proc/sys/vm/drop_caches
+		echo 1 >/proc/sys/vm/compact_memory
+		for _s in /sys/kernel/slab/*/shrink; do echo 1 >"$_s"; done 2>/dev/null
+		sleep 0.5
+	done
+	[ $_i -gt 0 ] && diag "memory$1 offline after $_i retries"
+	return 0
+}
+
 state_of() {
 	cat $MEMSYS/memory$1/state
 }
 
-# A snapshot of what hot(un)plug must restore: MemTotal, PageTables, the
-# System RAM lines of /proc/iomem and the memory blocks with their states.
+# A snapshot of what hot(un)plug must restore: MemTotal, the System RAM lines
+# of /proc/iomem, the memory blocks with their states, and the kernel's page
+# tables below the PGD for the linear map and the vmemmap, counted per level by
+# walking them (rig_peek). PageTables of /proc/meminfo also counts the page
+# tables of processes, which move with whatever userspace runs meanwhile; it is
+# recorded separately (pagetables_kb) and compared where the test controls
+# userspace.
 snapshot() {
+	[ -d /sys/kernel/debug/rig_peek ] || insmod /rig/kmod/rig_peek.ko
 	{
 		echo "MemTotal $(meminfo_kb MemTotal)"
-		echo "PageTables $(meminfo_kb PageTables)"
+		cat /sys/kernel/debug/rig_peek/ptpages
 		grep 'System RAM' /proc/iomem
 		for _b in $MEMSYS/memory*; do
 			echo "${_b##*/} $(cat "$_b/state")"
@@ -151,4 +177,10 @@ require_probe() {
 		skip "$1" "no $MEMSYS/probe and unprobe (the series is not applied)"
 		ktap_exit
 	fi
+}
+
+# Kernel page-table pages below the PGD for the linear map and the vmemmap.
+kernel_pt_pages() {
+	[ -d /sys/kernel/debug/rig_peek ] || insmod /rig/kmod/rig_peek.ko
+	awk '{ n += $3 + $5 + $7 + $9 } END { print n }' /sys/kernel/debug/rig_peek/ptpages
 }

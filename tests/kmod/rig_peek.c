@@ -8,11 +8,20 @@
  * /sys/kernel/debug/rig_peek/peek    read 8 bytes there with
  *                                     copy_from_kernel_nofault(): the value in
  *                                     hex, or -EFAULT if nothing is mapped
+ * /sys/kernel/debug/rig_peek/ptpages the page-table pages below the PGD that
+ *                                     map the linear map and the vmemmap, per
+ *                                     level: kernel-only, unlike PageTables in
+ *                                     /proc/meminfo which also counts the
+ *                                     page tables of processes
  */
 #include <linux/debugfs.h>
 #include <linux/fs.h>
 #include <linux/module.h>
 #include <linux/uaccess.h>
+#include <linux/pgtable.h>
+#include <linux/sched.h>
+#include <linux/seq_file.h>
+#include <linux/sizes.h>
 #include <asm/page.h>
 
 static unsigned long peek_addr;
@@ -62,6 +71,86 @@ static ssize_t peek_read(struct file *file, char __user *buf, size_t count, loff
 	return simple_read_from_buffer(buf, count, ppos, tmp, len);
 }
 
+struct pt_count {
+	unsigned long p4d, pud, pmd, pte;
+};
+
+/* Tables are walked without locks: the tests read this with no hotplug running. */
+static void count_pmd(pmd_t *pmdp, struct pt_count *c)
+{
+	int i;
+
+	c->pmd++;
+	for (i = 0; i < PTRS_PER_PMD; i++) {
+		pmd_t pmd = READ_ONCE(pmdp[i]);
+
+		if (pmd_present(pmd) && !pmd_leaf(pmd))
+			c->pte++;
+	}
+}
+
+static void count_pud(pud_t *pudp, struct pt_count *c)
+{
+	int i;
+
+	c->pud++;
+	for (i = 0; i < PTRS_PER_PUD; i++) {
+		pud_t pud = READ_ONCE(pudp[i]);
+
+		if (pud_present(pud) && !pud_leaf(pud))
+			count_pmd(pud_pgtable(pud), c);
+	}
+}
+
+static void count_p4d(p4d_t *p4dp, struct pt_count *c)
+{
+	int i;
+
+	c->p4d++;
+	for (i = 0; i < PTRS_PER_P4D; i++) {
+		p4d_t p4d = READ_ONCE(p4dp[i]);
+
+		if (p4d_present(p4d) && !(p4d_val(p4d) & _PAGE_LEAF))
+			count_pud((pud_t *)pfn_to_virt(_p4d_pfn(p4d)), c);
+	}
+}
+
+/*
+ * init_mm is not exported: walk the kernel half of the reading process's PGD,
+ * a copy of swapper_pg_dir's (with the series, those entries never change).
+ */
+static void count_range(unsigned long start, unsigned long end, struct pt_count *c)
+{
+	unsigned long addr;
+
+	for (addr = start; addr - 1 < end - 1; addr += PGDIR_SIZE) {
+		pgd_t pgd = READ_ONCE(*pgd_offset_pgd(current->active_mm->pgd, addr));
+		void *next;
+
+		if (!pgd_present(pgd) || (pgd_val(pgd) & _PAGE_LEAF))
+			continue;
+		next = pfn_to_virt(_pgd_pfn(pgd));
+		if (pgtable_l5_enabled)
+			count_p4d(next, c);
+		else if (pgtable_l4_enabled)
+			count_pud(next, c);
+		else
+			count_pmd(next, c);
+	}
+}
+
+static int ptpages_show(struct seq_file *m, void *v)
+{
+	struct pt_count lin = { 0 }, vmm = { 0 };
+
+	count_range(PAGE_OFFSET, PAGE_OFFSET + KERN_VIRT_SIZE - SZ_4G, &lin);
+	count_range(VMEMMAP_START, VMEMMAP_END, &vmm);
+	seq_printf(m, "linear p4d %lu pud %lu pmd %lu pte %lu\n", lin.p4d, lin.pud, lin.pmd, lin.pte);
+	seq_printf(m, "vmemmap p4d %lu pud %lu pmd %lu pte %lu\n", vmm.p4d, vmm.pud, vmm.pmd, vmm.pte);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(ptpages);
+
 static const struct file_operations phys_fops = {
 	.write = phys_write,
 	.llseek = noop_llseek,
@@ -84,6 +173,7 @@ static int __init rig_peek_init(void)
 	debugfs_create_file("phys", 0200, dir, NULL, &phys_fops);
 	debugfs_create_file("addr", 0600, dir, NULL, &addr_fops);
 	debugfs_create_file("peek", 0400, dir, NULL, &peek_fops);
+	debugfs_create_file("ptpages", 0400, dir, NULL, &ptpages_fops);
 	return 0;
 }
 
