@@ -115,6 +115,7 @@ class Guest:
         else:
             append.append(f"rig.tests={t['guest']}")
         append += shlex.split(t.get("append", ""))
+        append += shlex.split(t.get(f"append_{self.profile}", ""))
         append += shlex.split(os.environ.get("RIG_APPEND", ""))
         argv = [QEMU, "-M", "virt", "-cpu", MODES[self.mode],
                 "-smp", str(t.get("smp", 2)), "-m", memarg,

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Add/online/offline/remove one hidden block again and again (rig.cycles,
 # default 100): no cycle may fail and nothing may drift (MemTotal, the kernel's
-# page tables, /proc/iomem, the memory blocks), checked after every cycle; and
+# page tables, /proc/iomem, the memory blocks), checked every 10 cycles; and
 # PageTables of /proc/meminfo and MemFree back where they were at the end.
 . /rig/lib.sh
 require_probe "add/remove cycles"
@@ -27,6 +27,9 @@ while [ $i -lt "$cycles" ]; do
 		[ -e $MEMSYS/memory$b ] && { set_state $b offline; unprobe $a; } 2>/dev/null
 		[ $bad -gt 3 ] && break
 	fi
+	i=$((i + 1))
+	# Compare every 10 cycles and after the last one.
+	[ $((i % 10)) = 0 ] || [ $i = "$cycles" ] || continue
 	snapshot /tmp/now
 	if ! cmp -s /tmp/before /tmp/now; then
 		diag "cycle $i: drift"
@@ -34,11 +37,10 @@ while [ $i -lt "$cycles" ]; do
 		drift=$((drift + 1))
 		[ $drift -gt 3 ] && break
 	fi
-	i=$((i + 1))
 done
 diag "$i cycles of block $(hex $a) in $(($(date +%s) - start))s"
 check_eq "$cycles add/online/offline/remove cycles succeed" "$bad" 0
-check_eq "no drift after any cycle" "$drift" 0
+check_eq "no drift at any check" "$drift" 0
 pt1=$(meminfo_kb PageTables)
 diag "PageTables (kernel and processes) before $pt0 kB, after $pt1 kB"
 check "PageTables not above its value before the cycles" test "$pt1" -le "$pt0"
