@@ -55,6 +55,10 @@ else
 		commit -q -m "Linux $LINUX_VERSION (Debian $LINUX_PACKAGE)" \
 		-m "Unpacked from $LINUX_TARBALL, sha256 $LINUX_SHA256."
 	git -C "$tree.tmp" tag base
+	# Commits made in the tree (and the exported cover letter) carry the
+	# series' identity.
+	git -C "$tree.tmp" config user.name "RISC-V MHP rig"
+	git -C "$tree.tmp" config user.email "rig@example.org"
 	mv "$tree.tmp" "$tree"
 fi
 
