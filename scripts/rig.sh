@@ -16,6 +16,7 @@ for m in $MODES; do
 	case $m in sv39|sv48|sv57) ;; *) die "unknown paging mode '$m' (known: sv39 sv48 sv57)" ;; esac
 done
 case ${JOBS} in ''|*[!0-9]*|0) die "JOBS must be a positive number, got '$JOBS'" ;; esac
+case ${GUESTS:-2} in ''|*[!0-9]*|0) die "GUESTS must be a positive number, got '$GUESTS'" ;; esac
 
 stage_deps() { run_stage deps "$LOGS/deps.log" bash "$S/deps.sh"; }
 stage_tree() { run_stage tree "$LOGS/tree.log" bash "$S/tree.sh"; }
@@ -49,7 +50,7 @@ check)
 	build $PROFILES
 	echo "[tests    ] profiles: $PROFILES; modes: $MODES; logs: build/logs/tests/"
 	exec python3 "$S/runner.py" run --profiles "$(csv $PROFILES)" --modes "$(csv $MODES)" \
-		--tests "${TESTS:-}"
+		--tests "${TESTS:-}" --jobs "${GUESTS:-2}"
 	;;
 demo)
 	build "$PROFILE"

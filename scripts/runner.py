@@ -10,6 +10,7 @@ the verdict. Guest scripts only report (KTAP); the runner decides.
   runner.py cmdline --profile default --mode sv57    (print a qemu command line)
 """
 import argparse
+import concurrent.futures
 import json
 import os
 import re
@@ -302,9 +303,10 @@ def cmd_run(args):
     os.makedirs(logdir, exist_ok=True)
     results = {"pass": 0, "fail": 0, "skip": 0}
     summary = []
+    t_start = time.time()
     print("KTAP version 1")
     print(f"1..{len(plan)}")
-    for i, (p, m, t) in enumerate(plan, 1):
+    def run_one(p, m, t):
         name = f"{p}/{m}/{t['name']}"
         log = os.path.join(logdir, f"{p}-{m}-{t['name']}.log")
         g = Guest(p, m, t, log)
@@ -343,25 +345,33 @@ def cmd_run(args):
                 mmu = mm.group(1)
         if not err and mmu and mmu != m:
             verdict, reason = "fail", f"guest ran {mmu}, wanted {m}"
-        print(f"    # Subtest: {name}")
-        for line in sub:
-            print("    " + line)
+        out = [f"    # Subtest: {name}"] + ["    " + line for line in sub]
         dur = getattr(g, "elapsed", 0.0)
-        if verdict == "pass":
-            print(f"ok {i} {name} # {dur:.1f}s mmu={mmu}")
-        elif verdict == "skip":
-            print(f"ok {i} {name} # SKIP {reason}")
-        else:
-            print(f"not ok {i} {name} # {reason} (log: {os.path.relpath(log, TOP)})")
-            print("    # console tail:")
-            print(tail(g.lines))
-        sys.stdout.flush()
-        results[verdict] += 1
-        summary.append({"profile": p, "mode": m, "test": t["name"], "verdict": verdict,
-                        "reason": reason, "seconds": round(dur, 2), "mmu": mmu,
-                        "log": os.path.relpath(log, TOP)})
+        return {"name": name, "verdict": verdict, "reason": reason, "dur": dur, "mmu": mmu,
+                "log": os.path.relpath(log, TOP), "out": out, "tail": tail(g.lines),
+                "profile": p, "mode": m, "test": t["name"]}
+
+    # Boots run side by side (--jobs); results print in plan order.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        futures = [pool.submit(run_one, p, m, t) for (p, m, t) in plan]
+        for i, fut in enumerate(futures, 1):
+            r = fut.result()
+            print("\n".join(r["out"]))
+            if r["verdict"] == "pass":
+                print(f"ok {i} {r['name']} # {r['dur']:.1f}s mmu={r['mmu']}")
+            elif r["verdict"] == "skip":
+                print(f"ok {i} {r['name']} # SKIP {r['reason']}")
+            else:
+                print(f"not ok {i} {r['name']} # {r['reason']} (log: {r['log']})")
+                print("    # console tail:")
+                print(r["tail"])
+            sys.stdout.flush()
+            results[r["verdict"]] += 1
+            summary.append({k: r[k] for k in ("profile", "mode", "test", "verdict", "reason", "mmu", "log")}
+                           | {"seconds": round(r["dur"], 2)})
     with open(os.path.join(BUILD, "results.json"), "w") as f:
         json.dump(summary, f, indent=1)
+    print(f"# {len(plan)} runs in {time.time() - t_start:.0f}s; consoles in build/logs/tests/, verdicts in build/results.json")
     print(f"{results['pass']} passed, {results['fail']} failed, {results['skip']} skipped")
     return 1 if results["fail"] else 0
 
@@ -476,6 +486,7 @@ def main():
     r.add_argument("--modes", default="sv39,sv48,sv57")
     r.add_argument("--tests", default="")
     r.add_argument("--timeout-scale", default=1.0, type=float)
+    r.add_argument("--jobs", default=2, type=int, help="QEMU guests run side by side")
     b = sub.add_parser("bench")
     b.add_argument("--profile", default="default")
     b.add_argument("--modes", default="sv39,sv48,sv57")
