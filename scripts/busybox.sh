@@ -7,7 +7,7 @@
 # tc does not build against every kernel header set and is not needed.
 SETTINGS="CONFIG_STATIC=y CONFIG_CROSS_COMPILER_PREFIX=\"riscv64-linux-gnu-\"
 CONFIG_BASH_IS_ASH=y CONFIG_BASH_IS_NONE=n CONFIG_TC=n CONFIG_FEATURE_SH_STANDALONE=n"
-key=$(inputs_hash "$BUSYBOX_VERSION" "$BUSYBOX_DSC_SHA256" "$SETTINGS" "$0")
+key=$(inputs_hash "$BUSYBOX_VERSION" "$BUSYBOX_DSC_SHA256" "$SETTINGS" "$TOP/scripts/busybox.sh")
 out=$RIG_CACHE/busybox-$key
 
 if [ -x "$out/busybox" ]; then

@@ -64,12 +64,13 @@ run_stage() {
 	printf '[%-9s] ok in %3ss  log: %s\n' "$name" "$(($(date +%s) - start))" "${log#"$TOP"/}"
 }
 
-# Hash of files and strings, used as a cache key.
+# Hash of files (their contents, not their paths: every clone on the machine
+# shares the cache) and strings, used as a cache key.
 inputs_hash() {
 	{
 		for f in "$@"; do
 			if [ -f "$f" ]; then
-				sha256sum "$f"
+				sha256sum <"$f"
 			else
 				printf '%s\n' "$f"
 			fi
