@@ -382,6 +382,21 @@ def shell_test(args):
             "append": args.append, "qemu": args.qemu}
 
 
+def single_run(g, t):
+    """Boot g for test t; None when it passed, else why it did not."""
+    rcs, timed_out, err = g.run(t["timeout"])
+    splats = g.splats()
+    if err:
+        return err
+    if timed_out:
+        return f"timeout after {t['timeout']}s"
+    if splats:
+        return f"kernel splat: {splats[0].strip()}"
+    if rcs.get(t["guest"]) != 0:
+        return f"{t['guest']} exited {rcs.get(t['guest'])}"
+    return None
+
+
 def cmd_demo(args):
     """Boot one guest running tests/guest/demo.sh and show what it prints."""
     t = {"name": "demo", "guest": "demo", "memory": "2G", "append": "mem=1G",
@@ -390,10 +405,8 @@ def cmd_demo(args):
     g = Guest(args.profile, args.mode, t, log)
     g.echo = True
     print(f"# booting: {shlex.join(g.argv())}")
-    rcs, timed_out, err = g.run(t["timeout"])
-    splats = g.splats()
-    if err or timed_out or splats or rcs.get("demo") != 0:
-        why = err or ("timeout" if timed_out else (splats[0] if splats else f"demo exited {rcs.get('demo')}"))
+    why = single_run(g, t)
+    if why:
         print(f"demo FAILED: {why} (log: {os.path.relpath(log, TOP)})")
         print(tail(g.lines))
         return 1
@@ -433,10 +446,8 @@ def cmd_bench(args):
                  f"mem=1G memory_hotplug.memmap_on_memory={mom}", "timeout": 900}
             log = os.path.join(BUILD, "logs", f"bench-{m}-mom{mom}.log")
             g = Guest(args.profile, m, t, log)
-            rcs, timed_out, err = g.run(t["timeout"])
-            splats = g.splats()
-            if err or timed_out or splats or rcs.get("bench") != 0:
-                why = err or ("timeout" if timed_out else (splats[0] if splats else f"bench exited {rcs.get('bench')}"))
+            why = single_run(g, t)
+            if why:
                 print(f"bench {m} memmap_on_memory={mom} FAILED: {why} (log: {os.path.relpath(log, TOP)})")
                 print(tail(g.lines))
                 return 1

@@ -139,10 +139,5 @@ if [ "$npinned" -gt 0 ]; then
 	sed -i "s/^MemTotal .*/MemTotal $(($(meminfo_kb MemTotal) - npinned * bs / 1024))/" /tmp/after
 	sed -i '/^linear /d; /^vmemmap /d' /tmp/before /tmp/after
 fi
-if cmp -s /tmp/before /tmp/after; then
-	ok "MemTotal, kernel page tables, /proc/iomem and blocks as before the add"
-else
-	diff /tmp/before /tmp/after | sed 's/^/# /'
-	not_ok "MemTotal, kernel page tables, /proc/iomem and blocks as before the add"
-fi
+check_snapshot "MemTotal, kernel page tables, /proc/iomem and blocks as before the add" /tmp/before /tmp/after
 ktap_exit

@@ -57,10 +57,5 @@ top=$(( (0x$(boot_ram_end) + 1) / bs - 1 ))
 expect_err "offline the block holding the boot memmap" EBUSY $MEMSYS/memory$top/state offline
 [ "$(state_of $top)" = online ] || set_state $top online
 snapshot /tmp/after
-if cmp -s /tmp/before /tmp/after; then
-	ok "MemTotal, /proc/iomem and blocks unchanged"
-else
-	diff /tmp/before /tmp/after | sed 's/^/# /'
-	not_ok "MemTotal, /proc/iomem and blocks unchanged"
-fi
+check_snapshot "MemTotal, /proc/iomem and blocks unchanged" /tmp/before /tmp/after
 ktap_exit

@@ -18,18 +18,16 @@ slab0=$(meminfo_kb Slab)
 warm=$((cycles / 5))
 [ "$warm" -ge 1 ] || warm=1
 freew=$free0
-bad=0 drift=0 zone=movable
+bad=0 drift=0
 start=$(date +%s)
 i=0
 while [ $i -lt "$cycles" ]; do
 	# Movable: a kernel (ZONE_NORMAL) block can be pinned by any unmovable
 	# allocation that lands in it while online, and then legitimately stays
 	# (hotplug-add exercises kernel blocks and reports such pins).
-	zone=movable
-	if ! probe $a || ! set_state $b online_$zone || ! set_state $b offline || ! unprobe $a; then
-		diag "cycle $i ($zone) failed"
+	if ! cycle_block $a movable; then
+		diag "cycle $i failed"
 		bad=$((bad + 1))
-		[ -e $MEMSYS/memory$b ] && { set_state $b offline; unprobe $a; } 2>/dev/null
 		[ $bad -gt 3 ] && break
 	fi
 	i=$((i + 1))

@@ -28,6 +28,5 @@ check_eq "MemTotal grows by the block less its own memmap" "$((total1 - total0))
 check "offline" set_state $b offline
 unprobe $a
 snapshot /tmp/after
-if cmp -s /tmp/before /tmp/after; then ok "removed cleanly"; else
-	diff /tmp/before /tmp/after | sed 's/^/# /'; not_ok "removed cleanly"; fi
+check_snapshot "removed cleanly" /tmp/before /tmp/after
 ktap_exit

@@ -40,6 +40,5 @@ sed 's/^/# /' /tmp/memtouch.out
 check_eq "every byte verified after migration" "$rc" 0
 unprobe $a
 snapshot /tmp/after
-if cmp -s /tmp/before /tmp/after; then ok "removed cleanly"; else
-	diff /tmp/before /tmp/after | sed 's/^/# /'; not_ok "removed cleanly"; fi
+check_snapshot "removed cleanly" /tmp/before /tmp/after
 ktap_exit

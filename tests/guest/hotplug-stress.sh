@@ -28,11 +28,9 @@ p3=$!
 bad=0 i=0
 while [ $i -lt "$cycles" ]; do
 	# Movable: with vmalloc churning, kernel blocks are pinned at once.
-	zone=movable
-	if ! probe $a || ! set_state $b online_$zone || ! set_state $b offline || ! unprobe $a; then
+	if ! cycle_block $a movable; then
 		diag "cycle $i failed"
 		bad=$((bad + 1))
-		[ -e $MEMSYS/memory$b ] && { set_state $b offline; unprobe $a; } 2>/dev/null
 		[ $bad -gt 3 ] && break
 	fi
 	i=$((i + 1))
@@ -49,6 +47,5 @@ snapshot /tmp/after
 # Module loads (test_vmalloc) split 2 MiB leaves of boot memory's linear map
 # for the aliases of module pages: those new PTE tables are not ours to undo.
 sed -i 's/^\(linear .*\) pte [0-9]*$/\1/' /tmp/before /tmp/after
-if cmp -s /tmp/before /tmp/after; then ok "memory and page tables back to baseline (linear-map PTE tables aside)"; else
-	diff /tmp/before /tmp/after | sed 's/^/# /'; not_ok "memory and page tables back to baseline (linear-map PTE tables aside)"; fi
+check_snapshot "memory and page tables back to baseline (linear-map PTE tables aside)" /tmp/before /tmp/after
 ktap_exit

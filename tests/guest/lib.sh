@@ -184,3 +184,25 @@ kernel_pt_pages() {
 	[ -d /sys/kernel/debug/rig_peek ] || insmod /rig/kmod/rig_peek.ko
 	awk '{ n += $3 + $5 + $7 + $9 } END { print n }' /sys/kernel/debug/rig_peek/ptpages
 }
+
+# check_snapshot DESC BEFORE AFTER: ok when the two snapshots are the same,
+# else the diff and not ok.
+check_snapshot() {
+	if cmp -s "$2" "$3"; then
+		ok "$1"
+	else
+		diff "$2" "$3" | sed 's/^/# /'
+		not_ok "$1"
+	fi
+}
+
+# cycle_block ADDR ZONE: probe, online in ZONE, offline and unprobe one block;
+# on failure, take the block back out as far as possible and return 1.
+cycle_block() {
+	_b=$(block_of $1)
+	if probe $1 && set_state $_b online_$2 && set_state $_b offline && unprobe $1; then
+		return 0
+	fi
+	[ -e $MEMSYS/memory$_b ] && { set_state $_b offline; unprobe $1; } 2>/dev/null
+	return 1
+}
