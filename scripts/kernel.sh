@@ -7,6 +7,8 @@ profile=$1
 out=$BUILD/kernel-$profile
 src=$BUILD/linux
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
+# Paths relative to the checkout, so clones and worktrees share hits.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$TOP} CCACHE_NOHASHDIR=1
 export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-8G}
 # Fixed build stamps keep ccache hits across rebuilds and clones.
 export KBUILD_BUILD_TIMESTAMP="Thu Jan  1 00:00:00 UTC 2026"

@@ -11,6 +11,8 @@ tree=$BUILD/linux
 wt=$BUILD/series-src
 out=$BUILD/kernel-series
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
+# Paths relative to the checkout, so clones and worktrees share hits.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$TOP} CCACHE_NOHASHDIR=1
 export KBUILD_BUILD_TIMESTAMP="Thu Jan  1 00:00:00 UTC 2026"
 export KBUILD_BUILD_USER=rig KBUILD_BUILD_HOST=riscv-mhp-rig
 W1_DIRS="arch/riscv/mm/ arch/riscv/kernel/ drivers/base/ mm/"
