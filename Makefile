@@ -9,7 +9,7 @@
 # Variables: PROFILES=default ("default debug" adds the debug kernel) PROFILE=default MODES="sv39 sv48 sv57"
 #            MODE=sv57 TESTS=a,b JOBS=N GUESTS=2 V=1 MEM=2G APPEND="..."
 SHELL := /bin/bash
-export PROFILES PROFILE MODES MODE TESTS JOBS GUESTS V MEM APPEND FORCE CYCLES
+export PROFILES PROFILE MODES MATRIX MODE TESTS JOBS GUESTS V MEM APPEND FORCE CYCLES
 export LINUX_VERSION LINUX_SHA256
 
 .PHONY: all deps tree qemu busybox build check demo shell soak bench series-check export clean distclean

@@ -6,6 +6,7 @@
 PROFILES=${PROFILES:-default}
 PROFILE=${PROFILE:-default}
 MODES=${MODES:-sv39 sv48 sv57}
+MATRIX=${MATRIX:-ci}
 S=$TOP/scripts
 
 known_profiles=$(sed -n 's/^\([a-z0-9]*\):.*/\1/p' "$TOP/configs/profiles" | xargs)
@@ -15,6 +16,7 @@ done
 for m in $MODES; do
 	case $m in sv39|sv48|sv57) ;; *) die "unknown paging mode '$m' (known: sv39 sv48 sv57)" ;; esac
 done
+case $MATRIX in ci|full) ;; *) die "MATRIX must be 'ci' or 'full', got '$MATRIX'" ;; esac
 case ${JOBS} in ''|*[!0-9]*|0) die "JOBS must be a positive number, got '$JOBS'" ;; esac
 case ${GUESTS:-2} in ''|*[!0-9]*|0) die "GUESTS must be a positive number, got '$GUESTS'" ;; esac
 
@@ -48,9 +50,9 @@ busybox) stage_deps; stage_busybox ;;
 build) build $PROFILES ;;
 check)
 	build $PROFILES
-	echo "[tests    ] profiles: $PROFILES; modes: $MODES; logs: build/logs/tests/"
+	echo "[tests    ] profiles: $PROFILES; modes: $MODES; matrix: $MATRIX; logs: build/logs/tests/"
 	exec python3 "$S/runner.py" run --profiles "$(csv $PROFILES)" --modes "$(csv $MODES)" \
-		--tests "${TESTS:-}" --jobs "${GUESTS:-2}"
+		--tests "${TESTS:-}" --jobs "${GUESTS:-2}" --matrix "$MATRIX"
 	;;
 demo)
 	build "$PROFILE"
