@@ -427,6 +427,15 @@ def shell_test(args):
 def single_run(g, t):
     """Boot g for test t; None when it passed, else why it did not."""
     rcs, timed_out, err = g.run(t["timeout"])
+    if err == EARLY_HANG:
+        # As in 'run': boot once more, and say so.
+        os.replace(g.log_path, g.log_path + ".early-hang")
+        print(f"# {EARLY_HANG}: booting again (log: {os.path.relpath(g.log_path, TOP)}.early-hang)",
+              flush=True)
+        echo = g.echo
+        g.__init__(g.profile, g.mode, g.test, g.log_path)
+        g.echo = echo
+        rcs, timed_out, err = g.run(t["timeout"])
     splats = g.splats()
     if err:
         return err
