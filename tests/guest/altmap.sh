@@ -16,10 +16,10 @@ pmem_mib=$(( $(echo "$(rig_param pmem)" | cut -d, -f2) / 1048576 ))
 # Boot RAM (MemFree) an fsdax device of LOC costs while it is bound.
 cost() {
 	sync; echo 3 >/proc/sys/vm/drop_caches
-	_f0=$(meminfo_kb MemFree)
+	_f0=$(free_kb)
 	$nd fsdax "$1" 2097152 >/dev/null || return 1
 	sync; echo 3 >/proc/sys/vm/drop_caches
-	_f1=$(meminfo_kb MemFree)
+	_f1=$(free_kb)
 	$nd reset || return 1
 	echo $((_f0 - _f1))
 }
@@ -27,7 +27,7 @@ $nd reset
 snapshot /tmp/before
 pt0=$(kernel_pt_pages)
 sync; echo 3 >/proc/sys/vm/drop_caches
-free0=$(meminfo_kb MemFree)
+free0=$(free_kb)
 ram=$(cost ram)
 pmem=$(cost pmem)
 memmap=$((pmem_mib * 1024 / 4096 * 64))
@@ -49,7 +49,7 @@ snapshot /tmp/after
 check_snapshot "kernel page tables, iomem and blocks as before" /tmp/before /tmp/after
 check_eq "vmemmap and linear-map page tables as before" "$(kernel_pt_pages)" "$pt0"
 sync; echo 3 >/proc/sys/vm/drop_caches
-free1=$(meminfo_kb MemFree)
+free1=$(free_kb)
 drift=$((free0 - free1))
 diag "MemFree drift after $cycles cycles: $drift kB"
 if [ $drift -le 8192 ]; then ok "MemFree within 8 MiB of the start"; else not_ok "MemFree within 8 MiB of the start ($drift kB)"; fi

@@ -21,8 +21,13 @@ expect "pfn align not a supported alignment: EINVAL" EINVAL $ND/devices/$pfn/ali
 expect "pfn mode 'bogus': EINVAL" EINVAL $ND/devices/$pfn/mode bogus
 expect "pfn uuid not a uuid: EINVAL" EINVAL $ND/devices/$pfn/uuid not-a-uuid
 expect "pfn namespace that does not exist: ENODEV" ENODEV $ND/devices/$pfn/namespace namespace9.9
-# namespace0.0 is bound (raw): a pfn device cannot claim it.
-expect "claiming a namespace in use: EBUSY" EBUSY $ND/devices/$pfn/namespace namespace0.0
+# namespace0.0 is bound (raw): a pfn device may claim it, but not bind.
+sysfs-write $ND/devices/$pfn/uuid "$(cat /proc/sys/kernel/random/uuid)" >/dev/null
+sysfs-write $ND/devices/$pfn/mode pmem >/dev/null
+sysfs-write $ND/devices/$pfn/namespace namespace0.0 >/dev/null
+expect "binding a pfn device whose namespace is in use: EBUSY" EBUSY $ND/drivers/nd_pmem/bind $pfn
+sysfs-write $ND/devices/$pfn/namespace "
+" >/dev/null
 dax=$($nd devdax 2097152 ram) || dax=none
 check_eq "devdax device" "$([ "$dax" != none ] && echo yes)" yes
 # The same range twice: a second pfn device claiming namespace0.0.
@@ -33,6 +38,7 @@ r=$(sysfs-write /sys/bus/dax/devices/$dax/size 4096)
 diag "dax size write: $r"
 check "dax device size of a static region cannot be changed" [ "$r" != ok ]
 blocks=$($nd kmem $dax)
+blocks=$(echo $blocks)
 for b in $blocks; do set_state $b online_movable; done
 total=$(meminfo_kb MemTotal)
 # In use: a workload holds memory (most likely some of it in the device)
@@ -49,5 +55,5 @@ wait $mt
 check_eq "workload data intact" $? 0
 # And the memory is still usable: offline and online again.
 b=${blocks%% *}
-check "first block offlines and onlines again" sh -c "echo offline >$MEMSYS/memory$b/state && echo online_movable >$MEMSYS/memory$b/state"
+check "first block offlines and onlines again" eval "offline_retry $b && set_state $b online_movable"
 ktap_exit

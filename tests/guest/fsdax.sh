@@ -3,7 +3,7 @@
 # device): data written, synced and remounted reads back, and a file's
 # mmap is a DAX mapping (devmap PTEs straight to the device, no page cache).
 . /rig/lib.sh
-ktap_plan 10
+ktap_plan 9
 nd=/rig/tests/nd.sh
 if [ ! -d /sys/bus/nd/devices/region0 ]; then
 	skip "fsdax" "no pmem region (suite.toml 'pmem' missing or no OF_PMEM)"

@@ -19,7 +19,9 @@ load() {
 check "modprobe test_hmm (device coherent at $(hex $spm0) and $(hex $spm1))" load
 /kselftest/vm/hmm-tests >/tmp/hmm.out 2>&1
 rc=$?
-grep -E '^(not ok|# (PASSED|FAILED|Totals))' /tmp/hmm.out | sed 's/^/# /'
+# The output of failed and skipped tests, and the totals.
+awk '/^#  RUN/ { n = 0 } { buf[n++] = $0 } /^not ok|# SKIP/ { for (i = 0; i < n; i++) print buf[i]; n = 0 }
+     /^# (PASSED|FAILED|Totals)/' /tmp/hmm.out | sed 's/^/# /'
 check_eq "hmm-tests exit status" $rc 0
 check_eq "no hmm-tests skipped (coherent variants ran)" "$(sed -n 's/^# Totals: .* skip:\([0-9]*\).*/\1/p' /tmp/hmm.out)" 0
 # Where the device-private chunks went, against what the vmemmap can hold.

@@ -16,20 +16,20 @@ hp=/proc/sys/vm/nr_hugepages
 # used: MemFree taken by allocating N pages, in kB.
 used() {
 	sync; echo 3 >/proc/sys/vm/drop_caches
-	_f0=$(meminfo_kb MemFree)
+	_f0=$(free_kb)
 	echo $N >$hp
 	[ "$(cat $hp)" = $N ] || { echo "only $(cat $hp) of $N pages" >&2; echo 0; return; }
 	sync; echo 3 >/proc/sys/vm/drop_caches
-	echo $((_f0 - $(meminfo_kb MemFree)))
+	echo $((_f0 - $(free_kb)))
 }
 sync; echo 3 >/proc/sys/vm/drop_caches
-free0=$(meminfo_kb MemFree)
+free0=$(free_kb)
 on=$(used)
 # Hugetlb data with the vmemmap optimised: map_hugetlb writes and checks.
 check "map_hugetlb data intact on optimised pages" /kselftest/vm/map_hugetlb $N
 echo 0 >$hp
 sync; echo 3 >/proc/sys/vm/drop_caches
-back=$(( free0 - $(meminfo_kb MemFree) ))
+back=$(( free0 - $(free_kb) ))
 diag "MemFree after freeing the optimised pages: $back kB below the start"
 if [ $back -le 1024 ] && [ $back -ge -1024 ]; then ok "MemFree restored (within 1 MiB)"; else not_ok "MemFree restored ($back kB)"; fi
 echo 0 >$sysctl
@@ -51,6 +51,6 @@ echo $N >$hp
 check "map_hugetlb after the cycles" /kselftest/vm/map_hugetlb $N
 echo 0 >$hp
 sync; echo 3 >/proc/sys/vm/drop_caches
-back=$(( free0 - $(meminfo_kb MemFree) ))
+back=$(( free0 - $(free_kb) ))
 if [ $back -le 2048 ] && [ $back -ge -2048 ]; then ok "MemFree back at the end (within 2 MiB: $back kB)"; else not_ok "MemFree back at the end ($back kB)"; fi
 ktap_exit

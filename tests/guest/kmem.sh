@@ -5,7 +5,7 @@
 # rig.cycles times. With memory_hotplug.memmap_on_memory=1 the memmap of
 # each block lives at the start of the block (in the device), not in boot RAM.
 . /rig/lib.sh
-ktap_plan 9
+ktap_plan 10
 nd=/rig/tests/nd.sh
 if [ ! -d /sys/bus/nd/devices/region0 ]; then
 	skip "kmem" "no pmem region (suite.toml 'pmem' missing or no OF_PMEM)"
@@ -30,6 +30,7 @@ i=0 fail=""
 while [ $i -lt $cycles ] && [ -z "$fail" ]; do
 	i=$((i + 1))
 	blocks=$($nd kmem $dax) || { fail="kmem bind"; break; }
+	blocks=$(echo $blocks)
 	n=$(echo $blocks | wc -w)
 	if [ $i = 1 ]; then
 		check_eq "System RAM (kmem) in /proc/iomem" "$(grep -c 'System RAM (kmem)' /proc/iomem | sed 's/^0$/none/;s/^[1-9][0-9]*$/yes/')" yes
