@@ -35,7 +35,7 @@ diag "boot RAM used with the memmap in RAM: $ram kB, in the device: $pmem kB (me
 echo "BENCH altmap_boot_ram_kib_per_gib_ram $((ram * 1024 / pmem_mib))"
 echo "BENCH altmap_boot_ram_kib_per_gib_pmem $((pmem * 1024 / pmem_mib))"
 if [ "${ram:-0}" -ge $((memmap * 3 / 4)) ]; then ok "memmap in RAM costs boot RAM (>= 3/4 of $memmap kB)"; else not_ok "memmap in RAM costs boot RAM (${ram:-?} kB)"; fi
-if [ -n "$pmem" ] && [ "$pmem" -le $((memmap / 8)) ]; then ok "memmap in the device costs <= 1/8 of it in boot RAM"; else not_ok "memmap in the device costs <= 1/8 of it in boot RAM (${pmem:-?} kB)"; fi
+if [ -n "$pmem" ] && [ "$pmem" -le $((memmap / 4)) ]; then ok "memmap in the device costs <= 1/4 of it in boot RAM"; else not_ok "memmap in the device costs <= 1/4 of it in boot RAM (${pmem:-?} kB)"; fi
 i=0 bad=0
 while [ $i -lt $cycles ]; do
 	if ! $nd fsdax pmem 2097152 >/dev/null || [ ! -b /dev/pmem0 ] || ! $nd reset; then
