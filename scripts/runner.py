@@ -83,6 +83,44 @@ def parse_size_mib(s):
     return int(m.group(1)) * (1024 if m.group(2) == "G" else 1)
 
 
+RAM_BASE = 0x80000000  # start of RAM on QEMU's riscv virt machine
+
+
+def pmem_dtb(argv, mem_mib, pmem_mib, out):
+    """Write to out the DTB QEMU's virt machine would give a guest booted with
+    argv (-M, -cpu, -smp, -m, -bios), with the last pmem_mib MiB of its RAM
+    turned into a persistent-memory region: the memory node shrunk, and a
+    "pmem-region" node (drivers/nvdimm/of_pmem.c, NUMA node 0, which dax/kmem
+    needs) covering the rest. Returns the region's (start, size)."""
+    if not 0 < pmem_mib < mem_mib:
+        die(f"pmem {pmem_mib} MiB must be less than the guest's {mem_mib} MiB")
+    ram = (mem_mib - pmem_mib) << 20
+    start, size = RAM_BASE + ram, pmem_mib << 20
+    raw = out + ".qemu"
+    dump = [argv[0], "-M", f"virt,dumpdtb={raw}", "-display", "none"]
+    for opt in ("-cpu", "-smp", "-m", "-bios"):
+        dump += [opt, argv[argv.index(opt) + 1]]
+    r = subprocess.run(dump, capture_output=True, text=True)
+    if r.returncode != 0 or not os.path.exists(raw):
+        die(f"QEMU could not dump its DTB: {r.stderr.strip()}")
+    dts = subprocess.run(["dtc", "-q", "-I", "dtb", "-O", "dts", raw], check=True,
+                         capture_output=True, text=True).stdout
+
+    def cells(v):
+        return f"0x{v >> 32:x} 0x{v & 0xffffffff:x}"
+    mem_re = re.compile(r"(memory@%x \{[^}]*?reg = <)[^>]*(>;)" % RAM_BASE, re.S)
+    if not mem_re.search(dts):
+        die(f"no memory@{RAM_BASE:x} node in QEMU's DTB")
+    dts = mem_re.sub(lambda m: m.group(1) + f"{cells(RAM_BASE)} {cells(ram)}" + m.group(2), dts)
+    node = (f"\n\tpmem@{start:x} {{\n\t\tcompatible = \"pmem-region\";\n"
+            f"\t\treg = <{cells(start)} {cells(size)}>;\n\t\tnuma-node-id = <0x0>;\n\t}};\n")
+    end = dts.rstrip().rfind("};")
+    dts = dts[:end] + node + dts[end:]
+    subprocess.run(["dtc", "-q", "-I", "dts", "-O", "dtb", "-o", out, "-"], input=dts,
+                   check=True, capture_output=True, text=True)
+    return start, size
+
+
 class Guest:
     """One QEMU boot: console capture, QMP, control port, timeout."""
 
@@ -134,6 +172,13 @@ class Guest:
                      "-chardev", f"socket,id=rigctl,path={self.ctl_path},server=on,wait=off",
                      "-device", "virtserialport,chardev=rigctl,name=rig.ctl"]
         argv += shlex.split(t.get("qemu", ""))
+        if t.get("pmem"):
+            # Persistent memory carved from the top of RAM (tests/suite.toml 'pmem').
+            dtb = os.path.join(self.dir, "virt-pmem.dtb")
+            start, size = pmem_dtb(argv, parse_size_mib(mem), parse_size_mib(t["pmem"]), dtb)
+            argv += ["-dtb", dtb]
+            i = argv.index("-append") + 1
+            argv[i] += f" rig.pmem=0x{start:x},0x{size:x}"
         return argv
 
     # --- QMP -----------------------------------------------------------
@@ -480,6 +525,21 @@ BENCH_ROWS = [  # key, description, target (issue 3)
     ("pt_pages_left", "kernel page-table pages left after removal", "0"),
     ("memfree_kib_drift", "MemFree not returned after removal (KiB)", ""),
     ("linear_pct_large", "hot-added linear map in >= 2 MiB leaves (%)", "100"),
+    ("altmap_boot_ram_kib_per_gib_ram", "boot RAM per GiB of fsdax pmem, memmap in RAM (KiB)", ""),
+    ("altmap_boot_ram_kib_per_gib_pmem", "boot RAM per GiB of fsdax pmem, memmap in device (KiB)", ""),
+    ("kmem_boot_ram_kib_per_gib_momN", "boot RAM per GiB of dax/kmem, memmap_on_memory=0 (KiB)", ""),
+    ("kmem_boot_ram_kib_per_gib_momY", "boot RAM per GiB of dax/kmem, memmap_on_memory=1 (KiB)", ""),
+    ("hvo_saved_kib_per_2m_page", "vmemmap saved per 2 MiB hugetlb page with HVO (KiB)", "28"),
+]
+
+# Device-memory figures: guest tests of the suite booted once more, one cycle
+# each, their "BENCH key value" lines collected.
+DEVMEM_BENCH = [
+    {"name": "altmap", "guest": "altmap", "memory": "2G", "pmem": "1G", "append": "rig.cycles=1"},
+    {"name": "kmem", "guest": "kmem", "memory": "2G", "pmem": "1G", "append": "rig.cycles=1"},
+    {"name": "kmem-mom", "guest": "kmem", "memory": "2G", "pmem": "1G",
+     "append": "rig.cycles=1 memory_hotplug.memmap_on_memory=1"},
+    {"name": "hvo", "guest": "hvo", "memory": "1G", "append": "hugetlb_free_vmemmap=on"},
 ]
 
 
@@ -515,6 +575,19 @@ def cmd_bench(args):
                 except ValueError:
                     results[m][key] = val
             print(f"# {m} memmap_on_memory={mom}: {g.elapsed:.0f}s", flush=True)
+        for t in DEVMEM_BENCH:
+            t = dict(t, timeout=600)
+            log = os.path.join(BUILD, "logs", f"bench-{m}-{t['name']}.log")
+            g = Guest(args.profile, m, t, log)
+            why = single_run(g, t)
+            if why:
+                print(f"# {m} {t['name']} FAILED: {why} (log: {os.path.relpath(log, TOP)})", flush=True)
+                continue
+            for line in g.lines:
+                mm = re.match(r"BENCH (\S+) (-?\d+)$", line)
+                if mm:
+                    results[m][mm.group(1)] = int(mm.group(2))
+            print(f"# {m} {t['name']}: {g.elapsed:.0f}s", flush=True)
     out = os.path.join(BUILD, "bench.json")
     with open(out, "w") as f:
         json.dump({"profile": args.profile, "results": results,

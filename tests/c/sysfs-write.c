@@ -23,6 +23,11 @@ static const char *errno_name(int err)
 	case EPERM: return "EPERM";
 	case ENOSPC: return "ENOSPC";
 	case EFAULT: return "EFAULT";
+	case ENODEV: return "ENODEV";
+	case ENXIO: return "ENXIO";
+	case EACCES: return "EACCES";
+	case EIO: return "EIO";
+	case EOPNOTSUPP: return "EOPNOTSUPP";
 	default: return "E?";
 	}
 }

@@ -69,6 +69,13 @@ meminfo_kb() {
 	sed -n "s/^$1: *\([0-9]*\) kB/\1/p" /proc/meminfo
 }
 
+# Free memory in kB: MemFree plus the pages on the per-CPU free lists, which
+# MemFree does not count (order-0 pages freed one by one, e.g. vmemmap pages,
+# land there first).
+free_kb() {
+	echo $(( $(meminfo_kb MemFree) + $(awk '/^ *count:/ { s += $2 } END { print s + 0 }' /proc/zoneinfo) * 4 ))
+}
+
 # rig_qmp JSON: run a QMP command on the host (through the runner's virtio-serial
 # control port) and print its JSON reply on one line.
 rig_qmp() {

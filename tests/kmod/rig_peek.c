@@ -13,9 +13,15 @@
  *                                     level: kernel-only, unlike PageTables in
  *                                     /proc/meminfo which also counts the
  *                                     page tables of processes
+ * /sys/kernel/debug/rig_peek/uleaf   write a user virtual address of the
+ *                                     writing process, read back how it is
+ *                                     mapped there: the leaf level (pte, pmd,
+ *                                     pud or none) and "devmap" when the leaf
+ *                                     has the devmap bit, else "-"
  */
 #include <linux/debugfs.h>
 #include <linux/fs.h>
+#include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/uaccess.h>
 #include <linux/pgtable.h>
@@ -151,6 +157,74 @@ static int ptpages_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(ptpages);
 
+static unsigned long uleaf_addr;
+
+static ssize_t uleaf_write(struct file *file, const char __user *buf, size_t count, loff_t *ppos)
+{
+	int ret = kstrtoul_from_user(buf, count, 0, &uleaf_addr);
+
+	return ret ? ret : count;
+}
+
+static ssize_t uleaf_read(struct file *file, char __user *buf, size_t count, loff_t *ppos)
+{
+	struct mm_struct *mm = current->mm;
+	unsigned long a = uleaf_addr, val = 0;
+	const char *level = "none";
+	pgd_t *pgd;
+	p4d_t *p4d;
+	pud_t *pud;
+	pmd_t *pmd;
+	pte_t *pte;
+	char tmp[32];
+	int len;
+
+	if (*ppos || !mm)
+		return 0;
+	mmap_read_lock(mm);
+	pgd = pgd_offset(mm, a);
+	if (pgd_none(READ_ONCE(*pgd)))
+		goto out;
+	p4d = p4d_offset(pgd, a);
+	if (p4d_none(READ_ONCE(*p4d)))
+		goto out;
+	pud = pud_offset(p4d, a);
+	if (pud_none(READ_ONCE(*pud)))
+		goto out;
+	if (pud_leaf(READ_ONCE(*pud))) {
+		level = "pud";
+		val = pud_val(READ_ONCE(*pud));
+		goto out;
+	}
+	pmd = pmd_offset(pud, a);
+	if (pmd_none(READ_ONCE(*pmd)))
+		goto out;
+	if (pmd_leaf(READ_ONCE(*pmd))) {
+		level = "pmd";
+		val = pmd_val(READ_ONCE(*pmd));
+		goto out;
+	}
+	pte = pte_offset_map(pmd, a);
+	val = pte_val(READ_ONCE(*pte));
+	pte_unmap(pte);
+	if (val & _PAGE_PRESENT)
+		level = "pte";
+out:
+	mmap_read_unlock(mm);
+#ifdef CONFIG_ARCH_HAS_PTE_DEVMAP
+	len = scnprintf(tmp, sizeof(tmp), "%s %s\n", level, pte_devmap(__pte(val)) ? "devmap" : "-");
+#else
+	len = scnprintf(tmp, sizeof(tmp), "%s -\n", level);
+#endif
+	return simple_read_from_buffer(buf, count, ppos, tmp, len);
+}
+
+static const struct file_operations uleaf_fops = {
+	.read = uleaf_read,
+	.write = uleaf_write,
+	.llseek = noop_llseek,
+};
+
 static const struct file_operations phys_fops = {
 	.write = phys_write,
 	.llseek = noop_llseek,
@@ -174,6 +248,7 @@ static int __init rig_peek_init(void)
 	debugfs_create_file("addr", 0600, dir, NULL, &addr_fops);
 	debugfs_create_file("peek", 0400, dir, NULL, &peek_fops);
 	debugfs_create_file("ptpages", 0400, dir, NULL, &ptpages_fops);
+	debugfs_create_file("uleaf", 0600, dir, NULL, &uleaf_fops);
 	return 0;
 }
 
