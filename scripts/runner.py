@@ -133,7 +133,8 @@ class Guest:
                      "-device", "virtio-serial-pci,id=rigser",
                      "-chardev", f"socket,id=rigctl,path={self.ctl_path},server=on,wait=off",
                      "-device", "virtserialport,chardev=rigctl,name=rig.ctl"]
-        argv += shlex.split(t.get("qemu", ""))
+        # {dir}: a directory private to this boot (e.g. for memory-backend-file).
+        argv += [a.replace("{dir}", self.dir) for a in shlex.split(t.get("qemu", ""))]
         return argv
 
     # --- QMP -----------------------------------------------------------
