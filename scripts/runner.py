@@ -420,8 +420,11 @@ def single_run(g, t):
 
 def cmd_demo(args):
     """Boot one guest running tests/guest/demo.sh and show what it prints."""
-    t = {"name": "demo", "guest": "demo", "memory": "2G", "append": "mem=1G",
-         "timeout": 300}
+    t = {"name": "demo", "guest": "demo", "memory": "512M", "maxmem": "4G",
+         "append": "memhp_default_state=online_movable pciehp.pciehp_poll_mode=1",
+         "qemu": "-device pcie-root-port,id=rp1,bus=pcie.0,chassis=1"
+                 " -object memory-backend-ram,id=vmem0,size=2G",
+         "timeout": 600}
     log = os.path.join(BUILD, "logs", "demo.log")
     g = Guest(args.profile, args.mode, t, log)
     g.echo = True
@@ -450,7 +453,29 @@ BENCH_ROWS = [
     ("pt_pages_left", "kernel page-table pages left after removal"),
     ("memfree_kib_drift", "MemFree not returned after removal (KiB)"),
     ("linear_pct_large", "hot-added linear map in >= 2 MiB leaves (%)"),
+    ("vmem_grow_ms_per_gib", "virtio-mem grow 0->2 GiB, ms/GiB (guest-observed)"),
+    ("vmem_shrink_ms_per_gib", "virtio-mem shrink 2 GiB->0, ms/GiB (guest-observed)"),
+    ("vmem_max_mib_momY", "virtio-mem largest growth of 512 MiB, memmap_on_memory=1 (MiB)"),
+    ("vmem_max_mib_momN", "virtio-mem largest growth of 512 MiB, memmap_on_memory=0 (MiB)"),
 ]
+
+# virtio-mem boots of make bench: (name, test, how to read its result).
+VMEM_BENCH = [
+    ("latency", {"name": "bench-virtio-mem", "guest": "bench-virtio-mem", "memory": "512M",
+                 "maxmem": "4G", "append": "memhp_default_state=online_movable",
+                 "qemu": "-object memory-backend-ram,id=vmem0,size=2G"
+                         " -device virtio-mem-pci,id=vm0,memdev=vmem0,requested-size=0",
+                 "timeout": 900}),
+]
+for _mom in ("Y", "N"):
+    VMEM_BENCH.append((f"scale-mom{_mom}", {
+        "name": "bench-virtio-mem-scale", "guest": "virtio-mem-scale", "memory": "512M",
+        "maxmem": "33G",
+        "append": "memhp_default_state=online_movable rig.scale_expect=report"
+                  + (" memory_hotplug.memmap_on_memory=1" if _mom == "Y" else ""),
+        "qemu": "-object memory-backend-ram,id=vmem0,size=32G,reserve=off -device"
+                " virtio-mem-pci,id=vm0,memdev=vmem0,block-size=128M,requested-size=0",
+        "timeout": 1200}))
 
 
 def cmd_bench(args):
@@ -485,6 +510,22 @@ def cmd_bench(args):
                 except ValueError:
                     results[m][key] = val
             print(f"# {m} memmap_on_memory={mom}: {g.elapsed:.0f}s", flush=True)
+        for what, t in VMEM_BENCH:
+            log = os.path.join(BUILD, "logs", f"bench-{m}-vmem-{what}.log")
+            g = Guest(args.profile, m, t, log)
+            why = single_run(g, t)
+            if why:
+                print(f"bench {m} virtio-mem {what} FAILED: {why} (log: {os.path.relpath(log, TOP)})")
+                print(tail(g.lines))
+                return 1
+            for line in g.lines:
+                mm = re.match(r"BENCH (\S+) (\d+)", line)
+                if mm:
+                    results[m][mm.group(1)] = int(mm.group(2))
+                mm = re.match(r"SCALE-RESULT grown_mib=(\d+)", line)
+                if mm:
+                    results[m][f"vmem_max_mib_{what[-4:]}"] = int(mm.group(1))
+            print(f"# {m} virtio-mem {what}: {g.elapsed:.0f}s", flush=True)
     out = os.path.join(BUILD, "bench.json")
     with open(out, "w") as f:
         json.dump({"profile": args.profile, "results": results}, f, indent=1)

@@ -288,10 +288,10 @@ memtouch_start() {
 
 # memtouch_verify NAME: have it verify everything again; 0 when no bad word.
 memtouch_verify() {
-	_n=$(grep -c 'verify [0-9]*:' /tmp/$1.out)
+	_mv=$(grep -c 'verify [0-9]*:' /tmp/$1.out)
 	kill -USR1 "$(cat /tmp/$1.pid)" || return 1
 	_i=0
-	while [ "$(grep -c 'verify [0-9]*:' /tmp/$1.out)" = "$_n" ]; do
+	while [ "$(grep -c 'verify [0-9]*:' /tmp/$1.out)" = "$_mv" ]; do
 		_i=$((_i + 1))
 		[ $_i -gt 3000 ] && return 1
 		sleep 0.1
