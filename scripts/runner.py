@@ -455,8 +455,9 @@ BENCH_ROWS = [
     ("linear_pct_large", "hot-added linear map in >= 2 MiB leaves (%)"),
     ("vmem_grow_ms_per_gib", "virtio-mem grow 0->2 GiB, ms/GiB (guest-observed)"),
     ("vmem_shrink_ms_per_gib", "virtio-mem shrink 2 GiB->0, ms/GiB (guest-observed)"),
-    ("vmem_max_mib_momY", "virtio-mem largest growth of 512 MiB, memmap_on_memory=1 (MiB)"),
-    ("vmem_max_mib_momN", "virtio-mem largest growth of 512 MiB, memmap_on_memory=0 (MiB)"),
+    ("vmem_max_mib_momY", "virtio-mem largest size plugged into 512 MiB, memmap_on_memory=1 (MiB)"),
+    ("vmem_max_mib_momN", "virtio-mem largest size plugged into 512 MiB, memmap_on_memory=0 (MiB)"),
+    ("vmem_momN_end", "how the memmap_on_memory=0 growth ended"),
 ]
 
 # virtio-mem boots of make bench: (name, test, how to read its result).
@@ -514,6 +515,16 @@ def cmd_bench(args):
             log = os.path.join(BUILD, "logs", f"bench-{m}-vmem-{what}.log")
             g = Guest(args.profile, m, t, log)
             why = single_run(g, t)
+            if why and what == "scale-momN":
+                # Expected: without memmap_on_memory the guest runs out of
+                # boot RAM for struct pages and dies; the last step it
+                # completed is the figure.
+                steps = [int(x.group(1)) for x in (re.match(r"SCALE requested (\d+) MiB", l)
+                                                   for l in g.lines) if x]
+                results[m]["vmem_max_mib_momN"] = max(steps) if steps else 0
+                results[m]["vmem_momN_end"] = why[:60]
+                print(f"# {m} virtio-mem {what}: {why} (expected; log: {os.path.relpath(log, TOP)})")
+                continue
             if why:
                 print(f"bench {m} virtio-mem {what} FAILED: {why} (log: {os.path.relpath(log, TOP)})")
                 print(tail(g.lines))
@@ -522,7 +533,7 @@ def cmd_bench(args):
                 mm = re.match(r"BENCH (\S+) (\d+)", line)
                 if mm:
                     results[m][mm.group(1)] = int(mm.group(2))
-                mm = re.match(r"SCALE-RESULT grown_mib=(\d+)", line)
+                mm = re.match(r"SCALE-RESULT .*plugged_mib=(\d+)", line)
                 if mm:
                     results[m][f"vmem_max_mib_{what[-4:]}"] = int(mm.group(1))
             print(f"# {m} virtio-mem {what}: {g.elapsed:.0f}s", flush=True)
