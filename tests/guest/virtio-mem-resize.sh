@@ -10,7 +10,7 @@
 # held data live, so the driver has to migrate it out of what it unplugs.
 . /rig/lib.sh
 MiB=1048576
-STEP_S=${STEP_S:-180}
+STEP_S=${STEP_S:-600}
 dev=vm0
 ktap_plan 22
 
