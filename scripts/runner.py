@@ -421,7 +421,7 @@ def single_run(g, t):
 def cmd_demo(args):
     """Boot one guest running tests/guest/demo.sh and show what it prints."""
     t = {"name": "demo", "guest": "demo", "memory": "512M", "maxmem": "4G",
-         "append": "memhp_default_state=online_movable pciehp.pciehp_poll_mode=1",
+         "append": "memhp_default_state=online_movable pciehp.pciehp_poll_mode=1 workqueue.watchdog_thresh=120",
          "qemu": "-device pcie-root-port,id=rp1,bus=pcie.0,chassis=1"
                  " -object memory-backend-ram,id=vmem0,size=2G",
          "timeout": 600}
