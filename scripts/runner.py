@@ -463,7 +463,7 @@ BENCH_ROWS = [
 # virtio-mem boots of make bench: (name, test, how to read its result).
 VMEM_BENCH = [
     ("latency", {"name": "bench-virtio-mem", "guest": "bench-virtio-mem", "memory": "512M",
-                 "maxmem": "4G", "append": "memhp_default_state=online_movable",
+                 "maxmem": "4G", "append": "memhp_default_state=online_movable workqueue.watchdog_thresh=120",
                  "qemu": "-object memory-backend-ram,id=vmem0,size=2G"
                          " -device virtio-mem-pci,id=vm0,memdev=vmem0,requested-size=0",
                  "timeout": 900}),
@@ -472,7 +472,7 @@ for _mom in ("Y", "N"):
     VMEM_BENCH.append((f"scale-mom{_mom}", {
         "name": "bench-virtio-mem-scale", "guest": "virtio-mem-scale", "memory": "512M",
         "maxmem": "33G",
-        "append": "memhp_default_state=online_movable rig.scale_expect=report"
+        "append": "memhp_default_state=online_movable rig.scale_expect=report workqueue.watchdog_thresh=120"
                   + (" memory_hotplug.memmap_on_memory=1" if _mom == "Y" else ""),
         "qemu": "-object memory-backend-ram,id=vmem0,size=32G,reserve=off -device"
                 " virtio-mem-pci,id=vm0,memdev=vmem0,block-size=128M,requested-size=0",
