@@ -3,7 +3,9 @@
 # then check that every option a fragment asked for survived Kconfig.
 # A fragment whose first lines say '# rig-requires: SYM' is merged only when the
 # tree's Kconfig gives CONFIG_SYM=y (e.g. the arch support the series adds);
-# '# rig-requires-symbol: SYM' only when the tree declares SYM at all.
+# '# rig-requires-symbol: SYM' only when the tree declares SYM at all;
+# '# rig-requires-depends: SYM WORD' only when SYM's Kconfig entry names WORD
+# (e.g. VIRTIO_MEM once the series lets it depend on RISCV).
 . "$(dirname "$0")/lib.sh"
 
 profile=$1 out=$2
@@ -31,6 +33,19 @@ for f in $frags; do
 	if [ -n "$sym" ] && ! grep -rqsx "config $sym" --include='Kconfig*' "$src/arch/riscv" "$src/mm" "$src/drivers/base"; then
 		echo "configs/$f.config: not merged, this tree has no Kconfig symbol $sym (series not applied?)"
 		continue
+	fi
+	dep=$(sed -n 's/^# rig-requires-depends: *//p' "$file")
+	if [ -n "$dep" ]; then
+		set -- $dep
+		kc=$(grep -rlx --include='Kconfig*' "config $1" "$src/drivers" "$src/arch/riscv" "$src/mm" | head -1)
+		if [ -z "$kc" ] || ! awk -v s="config $1" -v w="$2" '
+			$0 == s { on = 1; next }
+			on && /^(config|menuconfig|menu|endmenu|if|endif|choice|source) / { exit }
+			on && $0 ~ "depends on.*[^A-Z0-9_]" w "([^A-Z0-9_]|$)" { found = 1 }
+			END { exit !found }' "$kc"; then
+			echo "configs/$f.config: not merged, $1 does not depend on $2 in this tree (series not applied?)"
+			continue
+		fi
 	fi
 	use="$use $file"
 done

@@ -171,7 +171,8 @@ class Guest:
                      "-device", "virtio-serial-pci,id=rigser",
                      "-chardev", f"socket,id=rigctl,path={self.ctl_path},server=on,wait=off",
                      "-device", "virtserialport,chardev=rigctl,name=rig.ctl"]
-        argv += shlex.split(t.get("qemu", ""))
+        # {dir}: a directory private to this boot (e.g. for memory-backend-file).
+        argv += [a.replace("{dir}", self.dir) for a in shlex.split(t.get("qemu", ""))]
         if t.get("pmem"):
             # Persistent memory carved from the top of RAM (tests/suite.toml 'pmem').
             dtb = os.path.join(self.dir, "virt-pmem.dtb")
@@ -495,8 +496,11 @@ def single_run(g, t):
 
 def cmd_demo(args):
     """Boot one guest running tests/guest/demo.sh and show what it prints."""
-    t = {"name": "demo", "guest": "demo", "memory": "2G", "append": "mem=1G",
-         "timeout": 300}
+    t = {"name": "demo", "guest": "demo", "memory": "512M", "maxmem": "4G",
+         "append": "memhp_default_state=online_movable pciehp.pciehp_poll_mode=1 workqueue.watchdog_thresh=120",
+         "qemu": "-device pcie-root-port,id=rp1,bus=pcie.0,chassis=1"
+                 " -object memory-backend-ram,id=vmem0,size=2G",
+         "timeout": 600}
     log = os.path.join(BUILD, "logs", "demo.log")
     g = Guest(args.profile, args.mode, t, log)
     g.echo = True
@@ -530,6 +534,11 @@ BENCH_ROWS = [  # key, description, target (issue 3)
     ("kmem_boot_ram_kib_per_gib_momN", "boot RAM per GiB of dax/kmem, memmap_on_memory=0 (KiB)", ""),
     ("kmem_boot_ram_kib_per_gib_momY", "boot RAM per GiB of dax/kmem, memmap_on_memory=1 (KiB)", ""),
     ("hvo_saved_kib_per_2m_page", "vmemmap saved per 2 MiB hugetlb page with HVO (KiB)", "28"),
+    ("vmem_grow_ms_per_gib", "virtio-mem grow 0->2 GiB, ms/GiB (guest-observed)", ""),
+    ("vmem_shrink_ms_per_gib", "virtio-mem shrink 2 GiB->0, ms/GiB (guest-observed)", ""),
+    ("vmem_max_mib_momY", "virtio-mem largest size plugged into 512 MiB, memmap_on_memory=1 (MiB)", ""),
+    ("vmem_max_mib_momN", "virtio-mem largest size plugged into 512 MiB, memmap_on_memory=0 (MiB)", ""),
+    ("vmem_momN_end", "how the memmap_on_memory=0 growth ended", ""),
 ]
 
 # Device-memory figures: guest tests of the suite booted once more, one cycle
@@ -541,6 +550,24 @@ DEVMEM_BENCH = [
      "append": "rig.cycles=1 memory_hotplug.memmap_on_memory=1"},
     {"name": "hvo", "guest": "hvo", "memory": "1G", "append": "hugetlb_free_vmemmap=on"},
 ]
+
+# virtio-mem boots of make bench: (name, test, how to read its result).
+VMEM_BENCH = [
+    ("latency", {"name": "bench-virtio-mem", "guest": "bench-virtio-mem", "memory": "512M",
+                 "maxmem": "4G", "append": "memhp_default_state=online_movable workqueue.watchdog_thresh=120",
+                 "qemu": "-object memory-backend-ram,id=vmem0,size=2G"
+                         " -device virtio-mem-pci,id=vm0,memdev=vmem0,requested-size=0",
+                 "timeout": 900}),
+]
+for _mom in ("Y", "N"):
+    VMEM_BENCH.append((f"scale-mom{_mom}", {
+        "name": "bench-virtio-mem-scale", "guest": "virtio-mem-scale", "memory": "512M",
+        "maxmem": "33G",
+        "append": "memhp_default_state=online_movable rig.scale_expect=report workqueue.watchdog_thresh=120"
+                  + (" memory_hotplug.memmap_on_memory=1" if _mom == "Y" else ""),
+        "qemu": "-object memory-backend-ram,id=vmem0,size=32G,reserve=off -device"
+                " virtio-mem-pci,id=vm0,memdev=vmem0,block-size=128M,requested-size=0",
+        "timeout": 1200}))
 
 
 def cmd_bench(args):
@@ -588,6 +615,32 @@ def cmd_bench(args):
                 if mm:
                     results[m][mm.group(1)] = int(mm.group(2))
             print(f"# {m} {t['name']}: {g.elapsed:.0f}s", flush=True)
+        for what, t in VMEM_BENCH:
+            log = os.path.join(BUILD, "logs", f"bench-{m}-vmem-{what}.log")
+            g = Guest(args.profile, m, t, log)
+            why = single_run(g, t)
+            if why and what == "scale-momN":
+                # Expected: without memmap_on_memory the guest runs out of
+                # boot RAM for struct pages and dies; the last step it
+                # completed is the figure.
+                steps = [int(x.group(1)) for x in (re.match(r"SCALE requested (\d+) MiB", l)
+                                                   for l in g.lines) if x]
+                results[m]["vmem_max_mib_momN"] = max(steps) if steps else 0
+                results[m]["vmem_momN_end"] = why[:60]
+                print(f"# {m} virtio-mem {what}: {why} (expected; log: {os.path.relpath(log, TOP)})")
+                continue
+            if why:
+                print(f"bench {m} virtio-mem {what} FAILED: {why} (log: {os.path.relpath(log, TOP)})")
+                print(tail(g.lines))
+                return 1
+            for line in g.lines:
+                mm = re.match(r"BENCH (\S+) (\d+)", line)
+                if mm:
+                    results[m][mm.group(1)] = int(mm.group(2))
+                mm = re.match(r"SCALE-RESULT .*plugged_mib=(\d+)", line)
+                if mm:
+                    results[m][f"vmem_max_mib_{what[-4:]}"] = int(mm.group(1))
+            print(f"# {m} virtio-mem {what}: {g.elapsed:.0f}s", flush=True)
     out = os.path.join(BUILD, "bench.json")
     with open(out, "w") as f:
         json.dump({"profile": args.profile, "results": results,

@@ -4,7 +4,11 @@
  * verify it, optionally holding it until a file appears so that a test can
  * offline or migrate the memory underneath and check it afterwards.
  *
- *   memtouch MIB [--hold FILE] [--pass N]
+ *   memtouch MIB [--hold FILE] [--pass N] [--signals]
+ *
+ * With --signals it holds the memory until SIGUSR2: every SIGUSR1 verifies
+ * it all again and prints "memtouch: verify N: B bad words" (a test checks
+ * the data after each step of a virtio-mem resize while it stays mapped).
  *
  * Exit status 0 when every byte verified, 1 on a mismatch, 2 on usage errors.
  */
@@ -13,8 +17,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <unistd.h>
+
+static volatile sig_atomic_t got_usr1, got_usr2;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGUSR1)
+		got_usr1 = 1;
+	else
+		got_usr2 = 1;
+}
 
 static uint64_t pattern(uint64_t off, unsigned int pass)
 {
@@ -40,6 +55,7 @@ static size_t verify(uint64_t *p, size_t words, unsigned int pass)
 int main(int argc, char **argv)
 {
 	const char *hold = NULL;
+	int signals = 0;
 	unsigned int pass = 1;
 	size_t mib, words, bad;
 	uint64_t *p;
@@ -60,10 +76,24 @@ int main(int argc, char **argv)
 			hold = argv[++i];
 		else if (!strcmp(argv[i], "--pass") && i + 1 < argc)
 			pass = strtoul(argv[++i], NULL, 0);
+		else if (!strcmp(argv[i], "--signals"))
+			signals = 1;
 		else {
 			fprintf(stderr, "memtouch: bad argument '%s'\n", argv[i]);
 			return 2;
 		}
+	}
+	if (signals) {
+		sigset_t set;
+		struct sigaction sa = { .sa_handler = on_signal };
+
+		sigemptyset(&set);
+		sigaddset(&set, SIGUSR1);
+		sigaddset(&set, SIGUSR2);
+		/* Blocked until we wait for them: none is lost during the fill. */
+		sigprocmask(SIG_BLOCK, &set, NULL);
+		sigaction(SIGUSR1, &sa, NULL);
+		sigaction(SIGUSR2, &sa, NULL);
 	}
 	words = (mib << 20) / sizeof(uint64_t);
 	p = mmap(NULL, mib << 20, PROT_READ | PROT_WRITE,
@@ -83,6 +113,26 @@ int main(int argc, char **argv)
 			usleep(20000);
 		bad += verify(p, words, pass);
 		printf("memtouch: %zu MiB re-verified after hold, %zu bad words\n", mib, bad);
+	}
+	if (signals) {
+		sigset_t none;
+		unsigned int n = 0;
+
+		sigemptyset(&none);
+		while (!got_usr2) {
+			sigsuspend(&none);
+			if (got_usr1) {
+				size_t b;
+
+				got_usr1 = 0;
+				b = verify(p, words, pass);
+				bad += b;
+				printf("memtouch: verify %u: %zu bad words\n", ++n, b);
+				fflush(stdout);
+			}
+		}
+		printf("memtouch: %zu MiB held, %u verifications, %zu bad words in all\n",
+		       mib, n, bad);
 	}
 	munmap(p, mib << 20);
 	return bad ? 1 : 0;

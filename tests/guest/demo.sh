@@ -1,54 +1,54 @@
 #!/bin/sh
-# make demo: show the guest's memory layout and memory blocks; when the kernel
-# has the series' probe interface, hot-add the RAM hidden by mem=, use it,
-# and remove it again.
+# make demo: the host resizes a running riscv64 guest with virtio-mem. The
+# guest boots with 512 MiB and a PCIe root port (rp1) and a 2 GiB memory
+# backend (vmem0) on the QEMU command line; every step below prints the QMP
+# command it sends (through the rig's control port), so it can be repeated
+# on QEMU's monitor (-qmp) by hand.
 . /rig/lib.sh
+GiB=1073741824
 
-show() {
-	echo "== $1"
-	echo "   paging mode: $(sed -n 's/^mmu[^:]*: //p' /proc/cpuinfo | head -n 1)"
-	echo "   MemTotal:    $(meminfo_kb MemTotal) kB   MemFree: $(meminfo_kb MemFree) kB   PageTables: $(meminfo_kb PageTables) kB"
-	echo "   /proc/iomem System RAM:"
-	grep 'System RAM' /proc/iomem | sed 's/^/     /'
-	if [ -d /sys/devices/system/memory ]; then
-		echo "   memory blocks ($(($(cat /sys/devices/system/memory/block_size_bytes | sed 's/^/0x/') >> 20)) MiB each):"
-		for n in $(ls /sys/devices/system/memory | sed -n 's/^memory\([0-9]*\)$/\1/p' | sort -n); do
-			b=/sys/devices/system/memory/memory$n
-			printf '     %-10s %-8s %s\n' "memory$n" "$(cat "$b/state")" "$(cat "$b/valid_zones" 2>/dev/null)"
-		done
-	else
-		echo "   /sys/devices/system/memory: absent (this kernel has no CONFIG_MEMORY_HOTPLUG)"
-	fi
+blocks() {
+	echo "   memory blocks ($(($(block_bytes) >> 20)) MiB each), online/offline/total:" \
+		"$(grep -l online $MEMSYS/memory*/state | wc -l)/$(grep -l offline $MEMSYS/memory*/state | wc -l)/$(ls -d $MEMSYS/memory* | wc -l);" \
+		"virtio-mem ranges in /proc/iomem:"
+	grep 'virtio_mem' /proc/iomem | sed 's/^ */     /'
 }
 
-show "boot"
-probe=/sys/devices/system/memory/probe
-if [ ! -w "$probe" ]; then
-	echo "== no $probe: the series is not applied; nothing to hot-add"
-	exit 0
+show() {
+	echo "== $1: MemTotal $(meminfo_kb MemTotal) kB, MemFree $(meminfo_kb MemFree) kB"
+	blocks
+}
+
+# qmp JSON: send it, print it and the reply on one line.
+qmp() {
+	_r=$(rig_qmp "$1")
+	echo "QMP> $1"
+	echo "   <- $_r"
+	qmp_ok "$_r"
+}
+
+echo "== paging mode $(sed -n 's/^mmu[^:]*: //p' /proc/cpuinfo | head -n 1), kernel $(uname -r)"
+if [ ! -d /sys/bus/virtio/drivers/virtio_mem ]; then
+	echo "== no virtio_mem driver in this kernel: nothing to show"
+	exit 1
 fi
-bs=$((0x$(cat /sys/devices/system/memory/block_size_bytes)))
-end=$(sed -n 's/^[0-9a-f]*-\([0-9a-f]*\) : System RAM$/\1/p' /proc/iomem | tail -n 1)
-start=$(( (0x$end + bs) / bs * bs ))
-ram_end=$((0x80000000 + $(rig_param mem_mib) * 1024 * 1024))
-added=""
-a=$start
-while [ $a -lt $ram_end ]; do
-	printf '$ echo 0x%x > %s\n' $a "$probe"
-	printf '0x%x' $a >"$probe" || { echo "probe failed"; exit 1; }
-	blk=$((a / bs))
-	echo online_movable >/sys/devices/system/memory/memory$blk/state || exit 1
-	added="$added $a"
-	a=$((a + bs))
-done
-show "after probing and onlining the hidden RAM as movable"
-n=$(( ($(meminfo_kb MemFree) / 1024) - 64 ))
-echo "== touching ${n} MiB with memtouch"
-memtouch "$n" || exit 1
-for a in $added; do
-	blk=$((a / bs))
-	echo offline >/sys/devices/system/memory/memory$blk/state || exit 1
-	printf '$ echo 0x%x > /sys/devices/system/memory/unprobe\n' $a
-	printf '0x%x' $a >/sys/devices/system/memory/unprobe || exit 1
-done
-show "after offlining and removing it again"
+show "boot"
+qmp '{"execute": "device_add", "arguments": {"driver": "virtio-mem-pci", "id": "vm0", "memdev": "vmem0", "bus": "rp1", "requested-size": 0}}' || exit 1
+i=0
+while [ -z "$(ls /sys/bus/virtio/drivers/virtio_mem | grep '^virtio')" ] && [ $i -lt 100 ]; do sleep 0.2; i=$((i + 1)); done
+total0=$(meminfo_kb MemTotal)
+qmp "{\"execute\": \"qom-set\", \"arguments\": {\"path\": \"/machine/peripheral/vm0\", \"property\": \"requested-size\", \"value\": $((2 * GiB))}}" || exit 1
+s=$(wait_memtotal $((total0 + 2 * 1024 * 1024)) 300) || { echo "MemTotal did not follow"; exit 1; }
+echo "   guest MemTotal followed in ${s}s"
+show "grown by 2 GiB"
+qmp '{"execute": "query-memory-devices"}'
+n=$(($(meminfo_kb MemAvailable) / 1024 - 96))
+echo "== memtouch $n MiB: $(memtouch $n)"
+qmp '{"execute": "qom-set", "arguments": {"path": "/machine/peripheral/vm0", "property": "requested-size", "value": 0}}' || exit 1
+s=$(wait_memtotal $total0 300) || { echo "MemTotal did not follow"; exit 1; }
+echo "   guest MemTotal followed in ${s}s"
+show "shrunk to 0"
+qmp '{"execute": "device_del", "arguments": {"id": "vm0"}}' || exit 1
+i=0
+while [ "$(memdev_count)" != 0 ] && [ $i -lt 100 ]; do sleep 0.2; i=$((i + 1)); done
+echo "== device vm0 removed: QEMU has $(memdev_count) memory devices"

@@ -213,3 +213,101 @@ cycle_block() {
 	[ -e $MEMSYS/memory$_b ] && { set_state $_b offline; unprobe $1; } 2>/dev/null
 	return 1
 }
+
+# ---- QMP helpers and memory devices (virtio-mem, virtio-pmem, pc-dimm) -------
+# The replies of rig_qmp are one JSON line as Python's json.dumps prints it.
+
+# qmp_ok REPLY: the command succeeded.
+qmp_ok() {
+	case $1 in *'"return"'*) return 0 ;; esac
+	return 1
+}
+
+# qmp_desc REPLY: the error description of a failed command.
+qmp_desc() {
+	echo "$1" | sed -n 's/.*"desc": "\([^"]*\)".*/\1/p'
+}
+
+# qmp_num REPLY: the number a command returned ({"return": N}).
+qmp_num() {
+	echo "$1" | sed -n 's/^{"return": \([0-9]*\)}$/\1/p'
+}
+
+# qom_get ID PROP / qom_set ID PROP VALUE on a device given by its id.
+qom_get() {
+	qmp_num "$(rig_qmp "{\"execute\": \"qom-get\", \"arguments\": {\"path\": \"/machine/peripheral/$1\", \"property\": \"$2\"}}")"
+}
+
+qom_set() {
+	rig_qmp "{\"execute\": \"qom-set\", \"arguments\": {\"path\": \"/machine/peripheral/$1\", \"property\": \"$2\", \"value\": $3}}"
+}
+
+# memdev_field ID FIELD: FIELD (a number) of the memory device ID in
+# query-memory-devices, empty when there is no such device.
+memdev_field() {
+	rig_qmp '{"execute": "query-memory-devices"}' | sed 's/{"type"/\n&/g' |
+		grep "\"id\": \"$1\"" | sed -n "s/.*\"$2\": \\([0-9]*\\).*/\\1/p"
+}
+
+# memdev_count: how many memory devices QEMU has.
+memdev_count() {
+	rig_qmp '{"execute": "query-memory-devices"}' | grep -o '{"type"' | wc -l
+}
+
+# wait_memtotal KB SECONDS: wait until MemTotal is KB; prints the seconds
+# (with tenths) it took, returns 1 on timeout.
+wait_memtotal() {
+	_t0=$(mstime)
+	while [ "$(meminfo_kb MemTotal)" != "$1" ]; do
+		[ $(($(mstime) - _t0)) -gt $(($2 * 1000)) ] && return 1
+		sleep 0.2
+	done
+	_ms=$(($(mstime) - _t0))
+	echo "$((_ms / 1000)).$((_ms % 1000 / 100))"
+}
+
+# wait_qom ID PROP VALUE SECONDS: wait until QOM property PROP of ID is VALUE.
+wait_qom() {
+	_i=0
+	while [ "$(qom_get $1 $2)" != "$3" ]; do
+		_i=$((_i + 1))
+		[ $_i -gt $(($4 * 5)) ] && return 1
+		sleep 0.2
+	done
+	return 0
+}
+
+# memtouch_start MIB NAME: fill MIB MiB in a memtouch that holds it (--signals);
+# its pid in /tmp/NAME.pid, its output in /tmp/NAME.out. Returns once filled.
+memtouch_start() {
+	memtouch "$1" --signals >/tmp/$2.out 2>&1 &
+	echo $! >/tmp/$2.pid
+	_i=0
+	while ! grep -q 'written and verified' /tmp/$2.out; do
+		_i=$((_i + 1))
+		if [ $_i -gt 3000 ] || ! kill -0 "$(cat /tmp/$2.pid)" 2>/dev/null; then
+			return 1
+		fi
+		sleep 0.1
+	done
+	grep -q ', 0 bad words' /tmp/$2.out
+}
+
+# memtouch_verify NAME: have it verify everything again; 0 when no bad word.
+memtouch_verify() {
+	_mv=$(grep -c 'verify [0-9]*:' /tmp/$1.out)
+	kill -USR1 "$(cat /tmp/$1.pid)" || return 1
+	_i=0
+	while [ "$(grep -c 'verify [0-9]*:' /tmp/$1.out)" = "$_mv" ]; do
+		_i=$((_i + 1))
+		[ $_i -gt 3000 ] && return 1
+		sleep 0.1
+	done
+	tail -n 1 /tmp/$1.out | grep -q ': 0 bad words'
+}
+
+# memtouch_stop NAME: end it; its exit status (0: every verification clean).
+memtouch_stop() {
+	kill -USR2 "$(cat /tmp/$1.pid)"
+	wait "$(cat /tmp/$1.pid)"
+}

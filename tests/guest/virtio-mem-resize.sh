@@ -1,0 +1,75 @@
+#!/bin/sh
+# virtio-mem grow and shrink: the guest boots with 512 MiB and a virtio-mem
+# device 'vm0' (2 GiB, requested-size 0). Over QMP the test sets
+# requested-size in 512 MiB steps to 2 GiB and back to 0; after each step
+# MemTotal must follow within a timeout, QEMU's view of the device (size in
+# query-memory-devices) must agree with the guest, and data held by two
+# programs (one in boot memory from the start, one filled into the
+# virtio-mem memory at 2 GiB) must verify byte for byte. At 2 GiB most of the
+# memory is pattern-filled and verified once; the shrink then runs with the
+# held data live, so the driver has to migrate it out of what it unplugs.
+. /rig/lib.sh
+MiB=1048576
+STEP_S=${STEP_S:-600}
+dev=vm0
+ktap_plan 22
+
+if ! grep -q virtio_mem /proc/kallsyms 2>/dev/null && [ ! -d /sys/bus/virtio/drivers/virtio_mem ]; then
+	skip "virtio-mem grow and shrink" "no virtio_mem driver in this kernel"
+	ktap_exit
+fi
+total0=$(meminfo_kb MemTotal)
+diag "boot MemTotal $total0 kB; device block-size $(qom_get $dev block-size), region $(memdev_field $dev max-size) bytes at $(hex "$(memdev_field $dev memaddr)")"
+check_eq "QEMU reports size 0 at boot" "$(memdev_field $dev size)" 0
+
+avail0=$(($(meminfo_kb MemAvailable) / 1024))
+check "hold 64 MiB in boot memory (memtouch A)" memtouch_start 64 A
+
+# resize BYTES: set requested-size, wait for the guest's MemTotal and for
+# QEMU's size, check both and the held data.
+resize() {
+	_want=$(($1 / 1024 + total0))
+	_r=$(qom_set $dev requested-size $1)
+	qmp_ok "$_r" || { diag "qom-set: $_r"; not_ok "requested-size $(($1 / MiB)) MiB"; return; }
+	echo "QMP: qom-set /machine/peripheral/$dev requested-size $1"
+	if _s=$(wait_memtotal $_want $STEP_S); then
+		ok "requested-size $(($1 / MiB)) MiB: MemTotal $(meminfo_kb MemTotal) kB after ${_s}s"
+	else
+		diag "MemTotal $(meminfo_kb MemTotal) kB, want $_want kB; QEMU size $(memdev_field $dev size)"
+		not_ok "requested-size $(($1 / MiB)) MiB: MemTotal follows within ${STEP_S}s"
+	fi
+	check_eq "QEMU size agrees with the guest at $(($1 / MiB)) MiB" \
+		"$(memdev_field $dev size)" "$((($(meminfo_kb MemTotal) - total0) * 1024))"
+}
+
+for mib in 512 1024 1536 2048; do
+	resize $((mib * MiB))
+done
+check "memtouch A verifies after growing" memtouch_verify A
+
+fill=$(($(meminfo_kb MemAvailable) / 1024 - 96))
+diag "pattern-fill ${fill} MiB of $(($(meminfo_kb MemTotal) / 1024)) MiB"
+check "pattern-fill and verify ${fill} MiB" memtouch $fill
+
+# B: as much as fits in boot memory besides A, filled while virtio-mem
+# memory (ZONE_MOVABLE, used first for user pages) is there.
+nb=$((avail0 - 64 - 128))
+check "hold ${nb} MiB in virtio-mem memory (memtouch B)" memtouch_start $nb B
+movable_used=$(awk '/^Node .* zone/ {z=$4} z=="Movable" && $1=="nr_free_pages" {f=$2} z=="Movable" && $1=="managed" {m=$2} END {print int((m - f) / 256)}' /proc/zoneinfo)
+diag "ZONE_MOVABLE in use: $movable_used MiB"
+
+for mib in 1024 0; do
+	resize $((mib * MiB))
+	if memtouch_verify A && memtouch_verify B; then
+		ok "memtouch A and B verify at $mib MiB"
+	else
+		tail -n 2 /tmp/A.out /tmp/B.out | sed 's/^/# /'
+		not_ok "memtouch A and B verify at $mib MiB"
+	fi
+done
+memtouch_stop A
+check_eq "memtouch A: every verification clean" "$?" 0
+memtouch_stop B
+check_eq "memtouch B: every verification clean" "$?" 0
+check_eq "back to the boot MemTotal" "$(meminfo_kb MemTotal)" "$total0"
+ktap_exit

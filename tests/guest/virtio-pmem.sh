@@ -1,0 +1,39 @@
+#!/bin/sh
+# virtio-pmem: the cold-plugged pm0 (128 MiB, file backend) is /dev/pmem0
+# and keeps what is written to it; pm1 (64 MiB, RAM backend) hot-plugged on
+# the PCIe root port rp1 becomes a second pmem disk and goes away with
+# device_del. devdax and dax/kmem on it need ZONE_DEVICE (a separate issue).
+. /rig/lib.sh
+ktap_plan 8
+if [ ! -d /sys/bus/virtio/drivers/virtio_pmem ]; then
+	skip "virtio-pmem" "no virtio_pmem driver in this kernel"
+	ktap_exit
+fi
+pmems() { ls /sys/block | grep '^pmem' | sort | xargs; }
+i=0
+while [ -z "$(pmems)" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+check_eq "pm0 is a pmem disk" "$(pmems)" pmem0
+check_eq "/dev/pmem0 is 128 MiB" "$(($(cat /sys/block/pmem0/size) * 512))" 134217728
+check_eq "QEMU lists pm0 (virtio-pmem)" "$(memdev_field pm0 size)" 134217728
+dd if=/dev/urandom of=/tmp/pat bs=1M count=16 2>/dev/null
+dd if=/tmp/pat of=/dev/pmem0 bs=1M seek=100 conv=fsync 2>/dev/null
+echo 3 >/proc/sys/vm/drop_caches
+dd if=/dev/pmem0 of=/tmp/back bs=1M skip=100 count=16 2>/dev/null
+check "16 MiB written to /dev/pmem0 read back the same" cmp -s /tmp/pat /tmp/back
+
+r=$(rig_qmp '{"execute": "object-add", "arguments": {"qom-type": "memory-backend-ram", "id": "pmb1", "size": 67108864}}')
+r=$(rig_qmp '{"execute": "device_add", "arguments": {"driver": "virtio-pmem-pci", "id": "pm1", "memdev": "pmb1", "bus": "rp1"}}')
+echo "QMP: device_add virtio-pmem-pci id=pm1 memdev=pmb1 bus=rp1 -> $r"
+check "device_add virtio-pmem-pci on rp1" qmp_ok "$r"
+i=0
+while [ "$(pmems)" = pmem0 ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+check_eq "the hot-plugged device is a second pmem disk" "$(pmems)" "pmem0 pmem1"
+r=$(rig_qmp '{"execute": "device_del", "arguments": {"id": "pm1"}}')
+echo "QMP: device_del pm1 -> $r"
+i=0
+while [ "$(memdev_count)" != 1 ] && [ $i -lt 300 ]; do sleep 0.2; i=$((i + 1)); done
+check_eq "device_del pm1: QEMU has only pm0 left" "$(memdev_count)" 1
+i=0
+while [ "$(pmems)" != pmem0 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+check_eq "and the guest only /dev/pmem0" "$(pmems)" pmem0
+ktap_exit
