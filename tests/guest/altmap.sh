@@ -6,10 +6,7 @@
 . /rig/lib.sh
 ktap_plan 6
 nd=/rig/tests/nd.sh
-if [ ! -d /sys/bus/nd/devices/region0 ]; then
-	skip "altmap" "no pmem region (suite.toml 'pmem' missing or no OF_PMEM)"
-	ktap_exit
-fi
+require_pmem "altmap"
 cycles=$(rig_param cycles)
 cycles=${cycles:-20}
 pmem_mib=$(( $(echo "$(rig_param pmem)" | cut -d, -f2) / 1048576 ))

@@ -7,10 +7,7 @@
 . /rig/lib.sh
 ktap_plan 20
 nd=/rig/tests/nd.sh
-if [ ! -d /sys/bus/nd/devices/region0 ]; then
-	skip "devdax" "no pmem region (suite.toml 'pmem' missing or no OF_PMEM)"
-	ktap_exit
-fi
+require_pmem "devdax"
 [ -d /sys/kernel/debug/rig_peek ] || insmod /rig/kmod/rig_peek.ko
 # A 2 MiB loop device on tmpfs: the source of the O_DIRECT reads.
 dd if=/dev/urandom of=/tmp/src bs=1M count=2 2>/dev/null

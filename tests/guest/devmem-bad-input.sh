@@ -6,10 +6,7 @@
 ktap_plan 12
 nd=/rig/tests/nd.sh
 ND=/sys/bus/nd
-if [ ! -d $ND/devices/region0 ]; then
-	skip "devmem-bad-input" "no pmem region (suite.toml 'pmem' missing or no OF_PMEM)"
-	ktap_exit
-fi
+require_pmem "devmem-bad-input"
 # expect DESC ERRNO FILE VALUE: the write fails with ERRNO (sysfs-write).
 expect() {
 	_r=$(sysfs-write "$3" "$4")

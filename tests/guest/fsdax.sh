@@ -5,10 +5,7 @@
 . /rig/lib.sh
 ktap_plan 9
 nd=/rig/tests/nd.sh
-if [ ! -d /sys/bus/nd/devices/region0 ]; then
-	skip "fsdax" "no pmem region (suite.toml 'pmem' missing or no OF_PMEM)"
-	ktap_exit
-fi
+require_pmem "fsdax"
 [ -d /sys/kernel/debug/rig_peek ] || insmod /rig/kmod/rig_peek.ko
 if ! blk=$($nd fsdax pmem 2097152); then
 	not_ok "fsdax namespace"

@@ -7,10 +7,7 @@
 . /rig/lib.sh
 ktap_plan 10
 nd=/rig/tests/nd.sh
-if [ ! -d /sys/bus/nd/devices/region0 ]; then
-	skip "kmem" "no pmem region (suite.toml 'pmem' missing or no OF_PMEM)"
-	ktap_exit
-fi
+require_pmem "kmem"
 cycles=$(rig_param cycles)
 cycles=${cycles:-20}
 mom=$(cat /sys/module/memory_hotplug/parameters/memmap_on_memory 2>/dev/null)

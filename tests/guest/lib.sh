@@ -311,3 +311,31 @@ memtouch_stop() {
 	kill -USR2 "$(cat /tmp/$1.pid)"
 	wait "$(cat /tmp/$1.pid)"
 }
+
+# qmp_refused DESC PATTERN JSON: the QMP command fails and its error mentions
+# PATTERN (case-insensitive).
+qmp_refused() {
+	_r=$(rig_qmp "$3")
+	echo "QMP: $3 -> $_r"
+	if qmp_ok "$_r"; then
+		not_ok "$1: refused"
+	elif ! qmp_desc "$_r" | grep -qi "$2"; then
+		diag "error '$(qmp_desc "$_r")' does not mention '$2'"
+		not_ok "$1: refused"
+	else
+		ok "$1: refused ($(qmp_desc "$_r"))"
+	fi
+}
+
+# require_pmem NAME: the pmem region the runner described (rig.pmem, from
+# suite.toml 'pmem') must be there: missing, it fails the test; a test booted
+# without one is skipped.
+require_pmem() {
+	[ -d /sys/bus/nd/devices/region0 ] && return 0
+	if rig_param pmem >/dev/null; then
+		not_ok "$1: pmem region $(rig_param pmem) present (OF_PMEM, pmem-region node)"
+	else
+		skip "$1" "no pmem region (suite.toml 'pmem' not set)"
+	fi
+	ktap_exit
+}

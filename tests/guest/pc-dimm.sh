@@ -11,18 +11,6 @@ MiB=1048576
 ktap_plan 13
 require_probe "pc-dimm hot-add through probe"
 
-refused() {
-	_r=$(rig_qmp "$3")
-	echo "QMP: $3 -> $_r"
-	if qmp_ok "$_r"; then
-		not_ok "$1: refused"
-	elif ! qmp_desc "$_r" | grep -qi "$2"; then
-		diag "error '$(qmp_desc "$_r")' does not mention '$2'"
-		not_ok "$1: refused"
-	else
-		ok "$1: refused ($(qmp_desc "$_r"))"
-	fi
-}
 
 # in_ram ADDR SIZE: /proc/iomem shows [ADDR, ADDR+SIZE) as System RAM.
 in_ram() {
@@ -60,7 +48,7 @@ check_eq "MemTotal grew by 256 MiB" "$(($(meminfo_kb MemTotal) - total0))" $((25
 fill=$(($(meminfo_kb MemAvailable) / 1024 - 64))
 check "pattern-fill and verify ${fill} MiB (dimm1 included)" memtouch $fill
 
-refused "device_del of a pc-dimm" "virtio-mem" '{"execute": "device_del", "arguments": {"id": "dimm1"}}'
+qmp_refused "device_del of a pc-dimm" "virtio-mem" '{"execute": "device_del", "arguments": {"id": "dimm1"}}'
 check_eq "dimm1 still there after the refusal" "$(memdev_field dimm1 addr)" "$a1"
 
 fails=0
@@ -73,12 +61,12 @@ check_eq "the guest offlines and removes dimm1 itself" "$fails" 0
 check_eq "MemTotal back" "$(meminfo_kb MemTotal)" "$total0"
 
 rig_qmp '{"execute": "object-add", "arguments": {"qom-type": "memory-backend-ram", "id": "dm2", "size": 67108864}}' >/dev/null
-refused "a 64 MiB DIMM (not a multiple of 128 MiB)" "128 MiB" \
+qmp_refused "a 64 MiB DIMM (not a multiple of 128 MiB)" "128 MiB" \
 	'{"execute": "device_add", "arguments": {"driver": "pc-dimm", "id": "dimm2", "memdev": "dm2"}}'
 rig_qmp '{"execute": "object-add", "arguments": {"qom-type": "memory-backend-ram", "id": "dm3", "size": 134217728}}' >/dev/null
 r=$(rig_qmp '{"execute": "device_add", "arguments": {"driver": "pc-dimm", "id": "dimm3", "memdev": "dm3"}}')
 check "device_add a third DIMM (last slot)" qmp_ok "$r"
 rig_qmp '{"execute": "object-add", "arguments": {"qom-type": "memory-backend-ram", "id": "dm4", "size": 134217728}}' >/dev/null
-refused "a fourth DIMM with 3 slots" "slot" \
+qmp_refused "a fourth DIMM with 3 slots" "slot" \
 	'{"execute": "device_add", "arguments": {"driver": "pc-dimm", "id": "dimm4", "memdev": "dm4"}}'
 ktap_exit

@@ -6,19 +6,6 @@
 MiB=1048576
 ktap_plan 14
 
-# refused DESC PATTERN JSON: the command fails and its error mentions PATTERN.
-refused() {
-	_r=$(rig_qmp "$3")
-	echo "QMP: $3 -> $_r"
-	if qmp_ok "$_r"; then
-		not_ok "$1: refused"
-	elif ! qmp_desc "$_r" | grep -qi "$2"; then
-		diag "error '$(qmp_desc "$_r")' does not mention '$2'"
-		not_ok "$1: refused"
-	else
-		ok "$1: refused ($(qmp_desc "$_r"))"
-	fi
-}
 
 total0=$(meminfo_kb MemTotal)
 blocks0=$(ls -d /sys/devices/system/memory/memory* | wc -l)
@@ -27,31 +14,31 @@ bs=$(qom_get vm0 block-size)
 addr=$(memdev_field vm0 memaddr)
 diag "vm0: $size bytes at $(hex $addr), block-size $bs"
 
-refused "requested-size above the device size" "size" \
+qmp_refused "requested-size above the device size" "size" \
 	"{\"execute\": \"qom-set\", \"arguments\": {\"path\": \"/machine/peripheral/vm0\", \"property\": \"requested-size\", \"value\": $((size + 2 * bs))}}"
-refused "requested-size not a multiple of the block size" "multiple" \
+qmp_refused "requested-size not a multiple of the block size" "multiple" \
 	"{\"execute\": \"qom-set\", \"arguments\": {\"path\": \"/machine/peripheral/vm0\", \"property\": \"requested-size\", \"value\": $((bs + bs / 2))}}"
-refused "qom-set on a missing device" "not found" \
+qmp_refused "qom-set on a missing device" "not found" \
 	'{"execute": "qom-set", "arguments": {"path": "/machine/peripheral/nosuchdev", "property": "requested-size", "value": 0}}'
 
 r=$(rig_qmp '{"execute": "object-add", "arguments": {"qom-type": "memory-backend-ram", "id": "vmem2", "size": 268435456}}')
 check "object-add a 256 MiB backend" qmp_ok "$r"
-refused "second virtio-mem device overlapping vm0" "overlap\|conflict" \
+qmp_refused "second virtio-mem device overlapping vm0" "overlap\|conflict" \
 	"{\"execute\": \"device_add\", \"arguments\": {\"driver\": \"virtio-mem-pci\", \"id\": \"vm2\", \"memdev\": \"vmem2\", \"bus\": \"rp1\", \"memaddr\": $addr}}"
-refused "virtio-mem hot-plugged on pcie.0 (no hotplug there)" "hotplug\|hot-plug\|hot-plugged" \
+qmp_refused "virtio-mem hot-plugged on pcie.0 (no hotplug there)" "hotplug\|hot-plug\|hot-plugged" \
 	'{"execute": "device_add", "arguments": {"driver": "virtio-mem-pci", "id": "vm3", "memdev": "vmem2", "bus": "pcie.0"}}'
 
 r=$(rig_qmp '{"execute": "object-add", "arguments": {"qom-type": "memory-backend-ram", "id": "vbig", "size": 4294967296, "reserve": false}}')
 check "object-add a 4 GiB backend" qmp_ok "$r"
-refused "virtio-mem beyond maxmem" "space" \
+qmp_refused "virtio-mem beyond maxmem" "space" \
 	'{"execute": "device_add", "arguments": {"driver": "virtio-mem-pci", "id": "vm4", "memdev": "vbig", "bus": "rp1"}}'
-refused "pc-dimm beyond maxmem" "space" \
+qmp_refused "pc-dimm beyond maxmem" "space" \
 	'{"execute": "device_add", "arguments": {"driver": "pc-dimm", "id": "d4", "memdev": "vbig"}}'
 
 r=$(qom_set vm0 requested-size $((128 * MiB)))
 wait_memtotal $((total0 + 128 * 1024)) 120 >/dev/null
 check_eq "vm0 grows to 128 MiB" "$(memdev_field vm0 size)" $((128 * MiB))
-refused "device_del of virtio-mem with memory plugged" "plugged\|hotplugging" \
+qmp_refused "device_del of virtio-mem with memory plugged" "plugged\|hotplugging" \
 	'{"execute": "device_del", "arguments": {"id": "vm0"}}'
 qom_set vm0 requested-size 0 >/dev/null
 wait_memtotal $total0 120 >/dev/null
