@@ -570,6 +570,13 @@ for _mom in ("Y", "N"):
         "timeout": 1200}))
 
 
+def bench_boot(profile, mode, t, name):
+    """One make-bench boot: (guest, why it failed or None, log path)."""
+    log = os.path.join(BUILD, "logs", f"bench-{mode}-{name}.log")
+    g = Guest(profile, mode, t, log)
+    return g, single_run(g, t), os.path.relpath(log, TOP)
+
+
 def cmd_bench(args):
     """Boot the bench guest per paging mode, memmap_on_memory off and on."""
     modes = [m for m in args.modes.split(",") if m]
@@ -577,18 +584,18 @@ def cmd_bench(args):
         if m not in MODES:
             die(f"unknown paging mode '{m}' (known: {', '.join(MODES)})")
     results = {}
+    failed = 0
     for m in modes:
         results[m] = {}
         for mom in ("0", "1"):
             t = {"name": "bench", "guest": "bench", "memory": "6G", "append":
                  f"mem=1G memory_hotplug.memmap_on_memory={mom}", "timeout": 900}
-            log = os.path.join(BUILD, "logs", f"bench-{m}-mom{mom}.log")
-            g = Guest(args.profile, m, t, log)
-            why = single_run(g, t)
+            g, why, log = bench_boot(args.profile, m, t, f"mom{mom}")
             if why:
-                print(f"bench {m} memmap_on_memory={mom} FAILED: {why} (log: {os.path.relpath(log, TOP)})")
+                print(f"bench {m} memmap_on_memory={mom} FAILED: {why} (log: {log})")
                 print(tail(g.lines))
-                return 1
+                failed += 1
+                continue
             for line in g.lines:
                 mm = re.match(r"BENCH (\S+) (\S+)", line)
                 if not mm:
@@ -604,11 +611,10 @@ def cmd_bench(args):
             print(f"# {m} memmap_on_memory={mom}: {g.elapsed:.0f}s", flush=True)
         for t in DEVMEM_BENCH:
             t = dict(t, timeout=600)
-            log = os.path.join(BUILD, "logs", f"bench-{m}-{t['name']}.log")
-            g = Guest(args.profile, m, t, log)
-            why = single_run(g, t)
+            g, why, log = bench_boot(args.profile, m, t, t["name"])
             if why:
-                print(f"# {m} {t['name']} FAILED: {why} (log: {os.path.relpath(log, TOP)})", flush=True)
+                print(f"bench {m} {t['name']} FAILED: {why} (log: {log})", flush=True)
+                failed += 1
                 continue
             for line in g.lines:
                 mm = re.match(r"BENCH (\S+) (-?\d+)$", line)
@@ -616,9 +622,7 @@ def cmd_bench(args):
                     results[m][mm.group(1)] = int(mm.group(2))
             print(f"# {m} {t['name']}: {g.elapsed:.0f}s", flush=True)
         for what, t in VMEM_BENCH:
-            log = os.path.join(BUILD, "logs", f"bench-{m}-vmem-{what}.log")
-            g = Guest(args.profile, m, t, log)
-            why = single_run(g, t)
+            g, why, log = bench_boot(args.profile, m, t, f"vmem-{what}")
             if why and what == "scale-momN":
                 # Expected: without memmap_on_memory the guest runs out of
                 # boot RAM for struct pages and dies; the last step it
@@ -627,12 +631,13 @@ def cmd_bench(args):
                                                    for l in g.lines) if x]
                 results[m]["vmem_max_mib_momN"] = max(steps) if steps else 0
                 results[m]["vmem_momN_end"] = why[:60]
-                print(f"# {m} virtio-mem {what}: {why} (expected; log: {os.path.relpath(log, TOP)})")
+                print(f"# {m} virtio-mem {what}: {why} (expected; log: {log})")
                 continue
             if why:
-                print(f"bench {m} virtio-mem {what} FAILED: {why} (log: {os.path.relpath(log, TOP)})")
+                print(f"bench {m} virtio-mem {what} FAILED: {why} (log: {log})")
                 print(tail(g.lines))
-                return 1
+                failed += 1
+                continue
             for line in g.lines:
                 mm = re.match(r"BENCH (\S+) (\d+)", line)
                 if mm:
@@ -643,7 +648,7 @@ def cmd_bench(args):
             print(f"# {m} virtio-mem {what}: {g.elapsed:.0f}s", flush=True)
     out = os.path.join(BUILD, "bench.json")
     with open(out, "w") as f:
-        json.dump({"profile": args.profile, "results": results,
+        json.dump({"profile": args.profile, "results": results, "failed_boots": failed,
                    "targets": {k: t for k, _, t in BENCH_ROWS if t}}, f, indent=1)
     w = max(len(d) for _, d, _ in BENCH_ROWS)
     print(f"{'metric':<{w}}  " + "  ".join(f"{m:>8}" for m in modes) + "  target")
@@ -651,7 +656,9 @@ def cmd_bench(args):
         print(f"{desc:<{w}}  " + "  ".join(f"{str(results[m].get(key, '-')):>8}" for m in modes)
               + f"  {target}")
     print(f"# JSON: {os.path.relpath(out, TOP)}")
-    return 0
+    if failed:
+        print(f"# {failed} bench boot(s) failed: their figures are missing ('-')")
+    return 1 if failed else 0
 
 
 def cmd_shell(args):
