@@ -19,7 +19,8 @@ for loc in pmem ram; do
 		continue
 	fi
 	ok "$loc: devdax device $dax created"
-	out=$(daxmap /dev/$dax $MIB /dev/loop0)
+	# O_DIRECT source: the virtio-blk disk of suite.toml (QEMU null-co, zeros).
+	out=$(daxmap /dev/$dax $MIB /dev/vda)
 	echo "$out" | sed "s/^/# $loc: /"
 	v() { echo "$out" | sed -n "s/^$1 //p"; }
 	check_eq "$loc: mapping 2 MiB aligned" "$(v aligned)" 1
