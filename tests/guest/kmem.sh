@@ -22,7 +22,7 @@ ok "devdax device $dax"
 snapshot /tmp/before
 sync; echo 3 >/proc/sys/vm/drop_caches
 total0=$(meminfo_kb MemTotal)
-free0=$(meminfo_kb MemFree)
+free0=$(free_kb)
 i=0 fail=""
 while [ $i -lt $cycles ] && [ -z "$fail" ]; do
 	i=$((i + 1))
@@ -32,7 +32,7 @@ while [ $i -lt $cycles ] && [ -z "$fail" ]; do
 	if [ $i = 1 ]; then
 		check_eq "System RAM (kmem) in /proc/iomem" "$(grep -c 'System RAM (kmem)' /proc/iomem | sed 's/^0$/none/;s/^[1-9][0-9]*$/yes/')" yes
 		sync; echo 3 >/proc/sys/vm/drop_caches
-		cost=$((free0 - $(meminfo_kb MemFree)))
+		cost=$((free0 - $(free_kb)))
 		memmap=$((n * bs / 4096 * 64 / 1024))
 		diag "$n blocks added; boot RAM used before onlining: $cost kB (memmap: $memmap kB; memmap_on_memory=$mom)"
 		echo "BENCH kmem_boot_ram_kib_per_gib_mom$mom $((cost * 1024 * 1024 / (n * bs / 1024)))"
