@@ -47,7 +47,7 @@ SPLAT = re.compile(
     r"(\bBUG: |kernel BUG at|WARNING: |\bOops\b|Kernel panic|Unable to handle kernel"
     r"|possible recursive locking|possible circular locking|inconsistent lock state"
     r"|suspicious RCU usage|INFO: possible|DEBUG_LOCKS_WARN_ON|lockdep is turned off"
-    r"|possible deadlock|KASAN|Bad page|unreferenced object"
+    r"|possible deadlock|KASAN: |Bad page|unreferenced object"
     r"|kmemleak: .*suspected|soft lockup|hard LOCKUP|blocked for more than"
     r"|detected stall|general protection)")
 
