@@ -39,7 +39,10 @@ while [ $i -lt $cycles ] && [ -z "$fail" ]; do
 		if [ "$mom" = Y ]; then
 			if [ $cost -le $((memmap / 8)) ]; then ok "memmap in the device: boot RAM pays <= 1/8 of it"; else not_ok "memmap in the device: boot RAM pays <= 1/8 of it ($cost kB)"; fi
 		else
-			if [ $cost -ge $((memmap * 3 / 4)) ]; then ok "memmap in boot RAM (>= 3/4 of $memmap kB)"; else not_ok "memmap in boot RAM ($cost kB)"; fi
+			# MemFree moves by a few MiB with caches and per-CPU lists
+			# (measured 8.5-18.7 MiB for a 14 MiB memmap): half of it is
+			# still far above the <= 1/8 of memmap_on_memory=1.
+			if [ $cost -ge $((memmap / 2)) ]; then ok "memmap in boot RAM (>= 1/2 of $memmap kB)"; else not_ok "memmap in boot RAM ($cost kB)"; fi
 		fi
 	fi
 	for b in $blocks; do set_state $b online_movable || fail="online memory$b"; done
