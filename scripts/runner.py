@@ -579,6 +579,17 @@ for _mom in ("Y", "N"):
         "timeout": 1200}))
 
 
+def bench_values(g):
+    """The "BENCH key value" lines of a boot: (key, int, or the text)."""
+    for line in g.lines:
+        mm = re.match(r"BENCH (\S+) (\S+)", line)
+        if mm:
+            try:
+                yield mm.group(1), int(mm.group(2))
+            except ValueError:
+                yield mm.group(1), mm.group(2)
+
+
 def bench_boot(profile, mode, t, name):
     """One make-bench boot: (guest, why it failed or None, log path)."""
     log = os.path.join(BUILD, "logs", f"bench-{mode}-{name}.log")
@@ -605,18 +616,11 @@ def cmd_bench(args):
                 print(tail(g.lines))
                 failed += 1
                 continue
-            for line in g.lines:
-                mm = re.match(r"BENCH (\S+) (\S+)", line)
-                if not mm:
-                    continue
-                key, val = mm.group(1), mm.group(2)
+            for key, val in bench_values(g):
                 # Latencies and page-table figures from the memmap_on_memory=0 boot.
                 if mom == "1" and not key.startswith("boot_ram"):
                     continue
-                try:
-                    results[m][key] = int(val)
-                except ValueError:
-                    results[m][key] = val
+                results[m][key] = val
             print(f"# {m} memmap_on_memory={mom}: {g.elapsed:.0f}s", flush=True)
         for t in DEVMEM_BENCH:
             t = dict(t, timeout=600)
@@ -625,10 +629,7 @@ def cmd_bench(args):
                 print(f"bench {m} {t['name']} FAILED: {why} (log: {log})", flush=True)
                 failed += 1
                 continue
-            for line in g.lines:
-                mm = re.match(r"BENCH (\S+) (-?\d+)$", line)
-                if mm:
-                    results[m][mm.group(1)] = int(mm.group(2))
+            results[m].update((k, v) for k, v in bench_values(g) if isinstance(v, int))
             print(f"# {m} {t['name']}: {g.elapsed:.0f}s", flush=True)
         for what, t in VMEM_BENCH:
             g, why, log = bench_boot(args.profile, m, t, f"vmem-{what}")
@@ -647,10 +648,8 @@ def cmd_bench(args):
                 print(tail(g.lines))
                 failed += 1
                 continue
+            results[m].update((k, v) for k, v in bench_values(g) if isinstance(v, int))
             for line in g.lines:
-                mm = re.match(r"BENCH (\S+) (\d+)", line)
-                if mm:
-                    results[m][mm.group(1)] = int(mm.group(2))
                 mm = re.match(r"SCALE-RESULT .*plugged_mib=(\d+)", line)
                 if mm:
                     results[m][f"vmem_max_mib_{what[-4:]}"] = int(mm.group(1))
