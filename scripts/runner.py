@@ -364,7 +364,7 @@ def cmd_run(args):
             die(f"unknown paging mode '{m}' (known: {', '.join(MODES)})")
     tests = load_suite()
     if args.tests:
-        wanted = args.tests.split(",")
+        wanted = [w for w in re.split(r"[ ,]+", args.tests) if w]
         unknown = [w for w in wanted if w not in [t["name"] for t in tests]]
         if unknown:
             die(f"unknown test(s) {', '.join(unknown)} (known: {', '.join(t['name'] for t in tests)})")
@@ -375,13 +375,26 @@ def cmd_run(args):
             for i, t in enumerate(tests):
                 if p not in t.get("profiles", [p]) or m not in t.get("modes", [m]):
                     continue
-                if args.matrix == "ci" and p != profiles[0]:
+                if args.matrix == "ci":
                     # CI matrix: the first profile runs every test on every
-                    # mode; the others run each test on one mode, taken in
-                    # turn, so that each mode still sees every profile.
+                    # mode (or on its ci_modes); the others run each test on
+                    # one mode, taken in turn, so that each mode still sees
+                    # every profile. A test's ci_append (smaller counts) is
+                    # used on all but one mode, also taken in turn, so every
+                    # make check still runs each test once at full size.
                     allowed = [x for x in modes if x in t.get("modes", modes)]
-                    if m != allowed[i % len(allowed)]:
+                    if p == profiles[0] and t.get("ci_modes"):
+                        # ci_modes = N: N of the modes, starting with a
+                        # different one for each test.
+                        allowed = (allowed[i % len(allowed):] + allowed[:i % len(allowed)])[:t["ci_modes"]]
+                        allowed.sort(key=modes.index)
+                    if m not in allowed:
                         continue
+                    full = allowed[i % len(allowed)]
+                    if p != profiles[0] and m != full:
+                        continue
+                    if t.get("ci_append") and m != full:
+                        t = dict(t, append=f"{t.get('append', '')} {t['ci_append']}", reduced=True)
                 plan.append((p, m, t))
     logdir = os.path.join(BUILD, "logs", "tests")
     os.makedirs(logdir, exist_ok=True)
@@ -444,17 +457,23 @@ def cmd_run(args):
         dur = getattr(g, "elapsed", 0.0)
         return {"name": name, "verdict": verdict, "reason": reason, "dur": dur, "mmu": mmu,
                 "retried": retried,
+                "reduced": f" (ci size: {t['ci_append']})" if t.get("reduced") else "",
                 "log": os.path.relpath(log, TOP), "out": out, "tail": tail(g.lines),
                 "profile": p, "mode": m, "test": t["name"]}
 
     # Boots run side by side (--jobs); results print in plan order.
+    # The longest runs (suite.toml 'cost', seconds) start first, so that two
+    # guests side by side finish together.
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        futures = [pool.submit(run_one, p, m, t) for (p, m, t) in plan]
+        order = sorted(range(len(plan)), key=lambda k: -plan[k][2].get("cost", 10))
+        futures = [None] * len(plan)
+        for k in order:
+            futures[k] = pool.submit(run_one, *plan[k])
         for i, fut in enumerate(futures, 1):
             r = fut.result()
             print("\n".join(r["out"]))
             if r["verdict"] == "pass":
-                print(f"ok {i} {r['name']} # {r['dur']:.1f}s mmu={r['mmu']}{r['retried']}")
+                print(f"ok {i} {r['name']} # {r['dur']:.1f}s mmu={r['mmu']}{r['reduced']}{r['retried']}")
             elif r["verdict"] == "skip":
                 print(f"ok {i} {r['name']} # SKIP {r['reason']}")
             elif r["verdict"] == "xfail":

@@ -3,7 +3,7 @@
 # memory (a free physical range the kernel picks) and device-coherent memory
 # (two 256 MiB ranges of the RAM hidden with mem=); the device-private ranges
 # have their struct pages inside the vmemmap on this paging mode; and
-# 'rmmod test_hmm' + reload x10 leaks no PageTables or MemFree.
+# 'rmmod test_hmm' + reload x10 (rig.cycles) leaks no PageTables or MemFree.
 . /rig/lib.sh
 ktap_plan 6
 if ! modinfo test_hmm >/dev/null 2>&1; then
@@ -58,8 +58,9 @@ kpt() {
 }
 kpt >/tmp/kpt0
 free0=$(meminfo_kb MemFree)
+cycles=$(rig_param cycles || echo 10)
 i=0
-while [ $i -lt 10 ]; do
+while [ $i -lt "$cycles" ]; do
 	load || break
 	# Device memory in use in every cycle, private and coherent.
 	hmm-migrate /dev/hmm_dmirror0 16 >/dev/null || break
@@ -67,7 +68,7 @@ while [ $i -lt 10 ]; do
 	rmmod test_hmm || break
 	i=$((i + 1))
 done
-check_eq "10 load/use/unload cycles" $i 10
+check_eq "$cycles load/use/unload cycles" $i "$cycles"
 sync; echo 3 >/proc/sys/vm/drop_caches
 pt1=$(meminfo_kb PageTables)
 free1=$(meminfo_kb MemFree)
