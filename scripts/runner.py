@@ -396,6 +396,7 @@ def cmd_run(args):
                     if t.get("ci_append") and m != full:
                         t = dict(t, append=f"{t.get('append', '')} {t['ci_append']}", reduced=True)
                 plan.append((p, m, t))
+    plan.sort(key=lambda x: -x[2].get("cost", 10))
     logdir = os.path.join(BUILD, "logs", "tests")
     os.makedirs(logdir, exist_ok=True)
     results = {"pass": 0, "fail": 0, "skip": 0}
@@ -461,14 +462,11 @@ def cmd_run(args):
                 "log": os.path.relpath(log, TOP), "out": out, "tail": tail(g.lines),
                 "profile": p, "mode": m, "test": t["name"]}
 
-    # Boots run side by side (--jobs); results print in plan order.
-    # The longest runs (suite.toml 'cost', seconds) start first, so that two
-    # guests side by side finish together.
+    # Boots run side by side (--jobs), the longest (suite.toml 'cost',
+    # seconds) first so that the guests finish together; results print in
+    # that order as they come.
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        order = sorted(range(len(plan)), key=lambda k: -plan[k][2].get("cost", 10))
-        futures = [None] * len(plan)
-        for k in order:
-            futures[k] = pool.submit(run_one, *plan[k])
+        futures = [pool.submit(run_one, p, m, t) for (p, m, t) in plan]
         for i, fut in enumerate(futures, 1):
             r = fut.result()
             print("\n".join(r["out"]))
