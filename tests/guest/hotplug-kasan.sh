@@ -59,7 +59,8 @@ sync; echo 3 >/proc/sys/vm/drop_caches
 removed="" pinned=0 bad=0
 for a in $blocks; do
 	b=$(block_of $a)
-	if offline_retry $b && unprobe $a; then
+	# Four tries: a block still busy after reclaim and compaction is pinned.
+	if offline_retry $b 4 && unprobe $a; then
 		removed="$removed $a"
 		continue
 	fi

@@ -139,13 +139,14 @@ set_state() {
 	echo "$2" >$MEMSYS/memory$1/state
 }
 
-# Offline a block, retrying a few times after dropping caches and compacting:
-# kernel (ZONE_NORMAL) memory can hold unmovable pages for a while.
+# offline_retry BLOCK [TRIES]: offline a block, retrying (10 times unless
+# TRIES says otherwise) after dropping caches and compacting: kernel
+# (ZONE_NORMAL) memory can hold unmovable pages for a while.
 offline_retry() {
 	_i=0
 	while ! set_state $1 offline 2>/dev/null; do
 		_i=$((_i + 1))
-		[ $_i -ge 10 ] && return 1
+		[ $_i -ge "${2:-10}" ] && return 1
 		sync
 		echo 3 >/proc/sys/vm/drop_caches
 		echo 1 >/proc/sys/vm/compact_memory
