@@ -19,6 +19,11 @@ done
 case $MATRIX in ci|full) ;; *) die "MATRIX must be 'ci' or 'full', got '$MATRIX'" ;; esac
 case ${JOBS} in ''|*[!0-9]*|0) die "JOBS must be a positive number, got '$JOBS'" ;; esac
 case ${GUESTS:-2} in ''|*[!0-9]*|0) die "GUESTS must be a positive number, got '$GUESTS'" ;; esac
+case ${CYCLES:-1000} in ''|*[!0-9]*|0) die "CYCLES must be a positive number, got '$CYCLES'" ;; esac
+known_tests=$(sed -n 's/^name = "\(.*\)"$/\1/p' "$TOP/tests/suite.toml" | xargs)
+for t in $(echo "${TESTS:-}" | tr ',' ' '); do
+	case " $known_tests " in *" $t "*) ;; *) die "unknown test '$t' (known: $known_tests)" ;; esac
+done
 
 stage_deps() { run_stage deps "$LOGS/deps.log" bash "$S/deps.sh"; }
 stage_tree() { run_stage tree "$LOGS/tree.log" bash "$S/tree.sh"; }
