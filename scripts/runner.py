@@ -412,7 +412,7 @@ def cmd_run(args):
         name = f"{p}/{m}/{t['name']}"
         log = os.path.join(logdir, f"{p}-{m}-{t['name']}.log")
         g = Guest(p, m, t, log)
-        timeout = int(t.get("timeout", 120) * args.timeout_scale)
+        timeout = int(t.get(f"timeout_{p}", t.get("timeout", 120)) * args.timeout_scale)
         rcs, timed_out, err = g.run(timeout)
         retried = ""
         if err == EARLY_HANG:
