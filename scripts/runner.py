@@ -161,6 +161,8 @@ class Guest:
             append.append(f"rig.tests={t['guest']}")
         append += shlex.split(t.get("append", ""))
         append += shlex.split(t.get(f"append_{self.profile}", ""))
+        if t.get("reduced"):
+            append += shlex.split(t["ci_append"])
         append += shlex.split(os.environ.get("RIG_APPEND", ""))
         argv = [QEMU, "-M", "virt", "-cpu", MODES[self.mode],
                 "-smp", str(t.get("smp", 2)), "-m", memarg,
@@ -398,7 +400,7 @@ def cmd_run(args):
                     if p != profiles[0] and m != full:
                         continue
                     if t.get("ci_append") and m != full:
-                        t = dict(t, append=f"{t.get('append', '')} {t['ci_append']}", reduced=True)
+                        t = dict(t, reduced=True)
                 plan.append((p, m, t))
     plan.sort(key=lambda x: -x[2].get("cost", 10))
     logdir = os.path.join(BUILD, "logs", "tests")
