@@ -6,7 +6,7 @@
 #   make series-check   build + W=1 + checkpatch --strict for every patch
 #   make soak     1000 hot-add/remove cycles per paging mode
 #   make bench    hot(un)plug latency and memory figures per paging mode
-# Variables: PROFILES="default kasan" ("default debug kasan" adds the debug kernel) MATRIX=ci|full PROFILE=default MODES="sv39 sv48 sv57"
+# Variables: PROFILES="default debug kasan" MATRIX=ci|full PROFILE=default MODES="sv39 sv48 sv57"
 #            MODE=sv57 TESTS=a,b JOBS=N GUESTS=2 V=1 MEM=2G APPEND="..."
 SHELL := /bin/bash
 export PROFILES PROFILE MODES MATRIX MODE TESTS JOBS GUESTS V MEM APPEND FORCE CYCLES

@@ -3,7 +3,7 @@
 # each (elapsed time, log path); full output in build/logs/ (V=1 shows it).
 . "$(dirname "$0")/lib.sh"
 
-PROFILES=${PROFILES:-default kasan}
+PROFILES=${PROFILES:-default debug kasan}
 PROFILE=${PROFILE:-default}
 MODES=${MODES:-sv39 sv48 sv57}
 MATRIX=${MATRIX:-ci}

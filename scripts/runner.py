@@ -75,6 +75,8 @@ def load_suite():
     for t in suite.get("test", []):
         merged = dict(defaults)
         merged.update(t)
+        # The profiles the test names itself (MATRIX=ci uses them).
+        merged["own_profiles"] = t.get("profiles", []) + t.get("ci_profiles", [])
         tests.append(merged)
     return tests
 
@@ -89,38 +91,78 @@ def parse_size_mib(s):
 RAM_BASE = 0x80000000  # start of RAM on QEMU's riscv virt machine
 
 
-def pmem_dtb(argv, mem_mib, pmem_mib, out):
-    """Write to out the DTB QEMU's virt machine would give a guest booted with
-    argv (-M, -cpu, -smp, -m, -bios), with the last pmem_mib MiB of its RAM
-    turned into a persistent-memory region: the memory node shrunk, and a
-    "pmem-region" node (drivers/nvdimm/of_pmem.c, NUMA node 0, which dax/kmem
-    needs) covering the rest. Returns the region's (start, size)."""
-    if not 0 < pmem_mib < mem_mib:
-        die(f"pmem {pmem_mib} MiB must be less than the guest's {mem_mib} MiB")
-    ram = (mem_mib - pmem_mib) << 20
-    start, size = RAM_BASE + ram, pmem_mib << 20
-    raw = out + ".qemu"
+def qemu_dts(argv, raw):
+    """The devicetree (as DTS text) that QEMU's virt machine gives a guest
+    booted with argv (-M, -cpu, -smp, -m, -bios), dumped to raw."""
     dump = [argv[0], "-M", f"virt,dumpdtb={raw}", "-display", "none"]
     for opt in ("-cpu", "-smp", "-m", "-bios"):
         dump += [opt, argv[argv.index(opt) + 1]]
     r = subprocess.run(dump, capture_output=True, text=True)
     if r.returncode != 0 or not os.path.exists(raw):
         die(f"QEMU could not dump its DTB: {r.stderr.strip()}")
-    dts = subprocess.run(["dtc", "-q", "-I", "dtb", "-O", "dts", raw], check=True,
-                         capture_output=True, text=True).stdout
+    return subprocess.run(["dtc", "-q", "-I", "dtb", "-O", "dts", raw], check=True,
+                          capture_output=True, text=True).stdout
 
-    def cells(v):
-        return f"0x{v >> 32:x} 0x{v & 0xffffffff:x}"
+
+def cells(v):
+    return f"0x{v >> 32:x} 0x{v & 0xffffffff:x}"
+
+
+def shrink_ram_node(dts, ram, extra=""):
+    """Set the size of QEMU's memory@80000000 node to ram bytes, and add the
+    properties in extra to it."""
     mem_re = re.compile(r"(memory@%x \{[^}]*?reg = <)[^>]*(>;)" % RAM_BASE, re.S)
     if not mem_re.search(dts):
         die(f"no memory@{RAM_BASE:x} node in QEMU's DTB")
-    dts = mem_re.sub(lambda m: m.group(1) + f"{cells(RAM_BASE)} {cells(ram)}" + m.group(2), dts)
-    node = (f"\n\tpmem@{start:x} {{\n\t\tcompatible = \"pmem-region\";\n"
-            f"\t\treg = <{cells(start)} {cells(size)}>;\n\t\tnuma-node-id = <0x0>;\n\t}};\n")
+    return mem_re.sub(lambda m: m.group(1) + f"{cells(RAM_BASE)} {cells(ram)}" + m.group(2) + extra, dts)
+
+
+def add_root_node(dts, node):
     end = dts.rstrip().rfind("};")
-    dts = dts[:end] + node + dts[end:]
+    return dts[:end] + node + dts[end:]
+
+
+def write_dtb(dts, out):
     subprocess.run(["dtc", "-q", "-I", "dts", "-O", "dtb", "-o", out, "-"], input=dts,
                    check=True, capture_output=True, text=True)
+
+
+def pmem_dtb(argv, mem_mib, pmem_mib, out):
+    """Write to out the DTB QEMU's virt machine would give a guest booted with
+    argv, with the last pmem_mib MiB of its RAM turned into a persistent-memory
+    region: the memory node shrunk, and a "pmem-region" node
+    (drivers/nvdimm/of_pmem.c, NUMA node 0, which dax/kmem needs) covering the
+    rest. Returns the region's (start, size)."""
+    if not 0 < pmem_mib < mem_mib:
+        die(f"pmem {pmem_mib} MiB must be less than the guest's {mem_mib} MiB")
+    ram = (mem_mib - pmem_mib) << 20
+    start, size = RAM_BASE + ram, pmem_mib << 20
+    dts = shrink_ram_node(qemu_dts(argv, out + ".qemu"), ram)
+    dts = add_root_node(dts, f"\n\tpmem@{start:x} {{\n\t\tcompatible = \"pmem-region\";\n"
+                        f"\t\treg = <{cells(start)} {cells(size)}>;\n\t\tnuma-node-id = <0x0>;\n\t}};\n")
+    write_dtb(dts, out)
+    return start, size
+
+
+def node_dtb(argv, mem_mib, node_mib, out):
+    """Write to out the DTB QEMU's virt machine would give a guest booted with
+    argv, with the last node_mib MiB of its RAM made a second NUMA node that
+    firmware marks "hotpluggable" (drivers/of/fdt.c: MEMBLOCK_HOTPLUG; with
+    movable_node the kernel keeps its allocations out of it). Node 0 keeps
+    the rest, the kernel image and the CPUs. Returns node 1's (start, size)."""
+    if not 0 < node_mib < mem_mib:
+        die(f"hotplug_node {node_mib} MiB must be less than the guest's {mem_mib} MiB")
+    ram = (mem_mib - node_mib) << 20
+    start, size = RAM_BASE + ram, node_mib << 20
+    # QEMU puts the DTB just below min(end of RAM, 3 GiB) and the kernel keeps
+    # it reserved: it must not land in the removable node.
+    if start < min(RAM_BASE + (mem_mib << 20), 0xc0000000):
+        die(f"hotplug_node: node 1 at 0x{start:x} would hold QEMU's DTB (below 3 GiB); use a smaller node")
+    dts = shrink_ram_node(qemu_dts(argv, out + ".qemu"), ram, "\n\t\tnuma-node-id = <0x0>;")
+    dts = add_root_node(dts, f"\n\tmemory@{start:x} {{\n\t\tdevice_type = \"memory\";\n"
+                        f"\t\treg = <{cells(start)} {cells(size)}>;\n\t\tnuma-node-id = <0x1>;\n"
+                        f"\t\thotpluggable;\n\t}};\n")
+    write_dtb(dts, out)
     return start, size
 
 
@@ -185,6 +227,13 @@ class Guest:
             argv += ["-dtb", dtb]
             i = argv.index("-append") + 1
             argv[i] += f" rig.pmem=0x{start:x},0x{size:x}"
+        elif t.get("hotplug_node"):
+            # A second NUMA node, "hotpluggable" (tests/suite.toml 'hotplug_node').
+            dtb = os.path.join(self.dir, "virt-numa.dtb")
+            start, size = node_dtb(argv, parse_size_mib(mem), parse_size_mib(t["hotplug_node"]), dtb)
+            argv += ["-dtb", dtb]
+            i = argv.index("-append") + 1
+            argv[i] += f" rig.node1=0x{start:x},0x{size:x}"
         return argv
 
     # --- QMP -----------------------------------------------------------
@@ -379,11 +428,16 @@ def cmd_run(args):
                     continue
                 if args.matrix == "ci":
                     # CI matrix: the first profile runs every test on every
-                    # mode (or on its ci_modes); the others run each test on
-                    # one mode, taken in turn, so that each mode still sees
-                    # every profile. A test's ci_append (smaller counts) is
-                    # used on all but one mode, also taken in turn, so every
-                    # make check still runs each test once at full size.
+                    # mode (or on its ci_modes). The others run only the tests
+                    # that name them: in ci_profiles on every mode, in
+                    # profiles on one mode, taken in turn, so that each mode
+                    # still sees every profile. A test's ci_append (smaller
+                    # counts) is used on all but one mode, also taken in turn,
+                    # so every make check still runs each test once at full
+                    # size.
+                    if p != profiles[0] and p not in t["own_profiles"]:
+                        continue
+                    every = p in t.get("ci_profiles", [])
                     allowed = [x for x in modes if x in t.get("modes", modes)]
                     cm = t.get("ci_modes") if p == profiles[0] else None
                     if isinstance(cm, list):
@@ -397,7 +451,7 @@ def cmd_run(args):
                     if m not in allowed:
                         continue
                     full = allowed[i % len(allowed)]
-                    if p != profiles[0] and m != full:
+                    if p != profiles[0] and not every and m != full:
                         continue
                     if t.get("ci_append") and m != full:
                         t = dict(t, reduced=True)

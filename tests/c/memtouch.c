@@ -4,7 +4,11 @@
  * verify it, optionally holding it until a file appears so that a test can
  * offline or migrate the memory underneath and check it afterwards.
  *
- *   memtouch MIB [--hold FILE] [--pass N] [--signals]
+ *   memtouch MIB [--hold FILE] [--pass N] [--signals] [--node N]
+ *
+ * With --node it allocates from NUMA node N only (MPOL_BIND), so that a test
+ * can put data on a node whose memory it is about to remove, or show that
+ * memory added back to a node is used.
  *
  * With --signals it holds the memory until SIGUSR2: every SIGUSR1 verifies
  * it all again and prints "memtouch: verify N: B bad words" (a test checks
@@ -19,6 +23,7 @@
 #include <string.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t got_usr1, got_usr2;
@@ -55,7 +60,7 @@ static size_t verify(uint64_t *p, size_t words, unsigned int pass)
 int main(int argc, char **argv)
 {
 	const char *hold = NULL;
-	int signals = 0;
+	int signals = 0, node = -1;
 	unsigned int pass = 1;
 	size_t mib, words, bad;
 	uint64_t *p;
@@ -78,6 +83,8 @@ int main(int argc, char **argv)
 			pass = strtoul(argv[++i], NULL, 0);
 		else if (!strcmp(argv[i], "--signals"))
 			signals = 1;
+		else if (!strcmp(argv[i], "--node") && i + 1 < argc)
+			node = strtol(argv[++i], NULL, 0);
 		else {
 			fprintf(stderr, "memtouch: bad argument '%s'\n", argv[i]);
 			return 2;
@@ -94,6 +101,16 @@ int main(int argc, char **argv)
 		sigprocmask(SIG_BLOCK, &set, NULL);
 		sigaction(SIGUSR1, &sa, NULL);
 		sigaction(SIGUSR2, &sa, NULL);
+	}
+	if (node >= 0) {
+		/* MPOL_BIND (2); maxnode counts one more bit than the mask has */
+		unsigned long mask = 1UL << node;
+
+		if (node >= 64 || syscall(SYS_set_mempolicy, 2, &mask, 65)) {
+			fprintf(stderr, "memtouch: cannot bind to node %d: %s\n", node,
+				strerror(node >= 64 ? EINVAL : errno));
+			return 2;
+		}
 	}
 	words = (mib << 20) / sizeof(uint64_t);
 	p = mmap(NULL, mib << 20, PROT_READ | PROT_WRITE,

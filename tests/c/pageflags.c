@@ -29,7 +29,7 @@ static const char *names[64] = {
 
 int main(int argc, char **argv)
 {
-	uint64_t combos[64], counts[64], flags;
+	uint64_t combos[64], counts[64], flags, buf[512];
 	unsigned long long phys, size, pfn, end;
 	int fd, n = 0, i;
 
@@ -46,8 +46,17 @@ int main(int argc, char **argv)
 	}
 	end = (phys + size) >> 12;
 	for (pfn = phys >> 12; pfn < end; pfn++) {
-		if (pread(fd, &flags, sizeof(flags), pfn * 8) != sizeof(flags))
-			break;
+		/* 512 entries per read: a 1 GiB range is 512 reads, not 262144 */
+		if (!((pfn - (phys >> 12)) % 512)) {
+			unsigned long long want = end - pfn < 512 ? end - pfn : 512;
+			ssize_t got = pread(fd, buf, want * 8, pfn * 8);
+
+			if (got < (ssize_t)(want * 8))
+				end = pfn + (got > 0 ? got / 8 : 0);
+			if (pfn >= end)
+				break;
+		}
+		flags = buf[(pfn - (phys >> 12)) % 512];
 		if (flags & ((1ULL << KPF_BUDDY) | (1ULL << KPF_LRU)))
 			continue;
 		for (i = 0; i < n && combos[i] != flags; i++)

@@ -278,20 +278,23 @@ wait_qom() {
 	return 0
 }
 
-# memtouch_start MIB NAME: fill MIB MiB in a memtouch that holds it (--signals);
-# its pid in /tmp/NAME.pid, its output in /tmp/NAME.out. Returns once filled.
+# memtouch_start MIB NAME [ARGS]: fill MIB MiB in a memtouch that holds it
+# (--signals; ARGS e.g. --node 1); its pid in /tmp/NAME.pid, its output in
+# /tmp/NAME.out. Returns once filled.
 memtouch_start() {
-	memtouch "$1" --signals >/tmp/$2.out 2>&1 &
-	echo $! >/tmp/$2.pid
+	_mib=$1 _name=$2
+	shift 2
+	memtouch "$_mib" --signals "$@" >/tmp/$_name.out 2>&1 &
+	echo $! >/tmp/$_name.pid
 	_i=0
-	while ! grep -q 'written and verified' /tmp/$2.out; do
+	while ! grep -q 'written and verified' /tmp/$_name.out; do
 		_i=$((_i + 1))
-		if [ $_i -gt 3000 ] || ! kill -0 "$(cat /tmp/$2.pid)" 2>/dev/null; then
+		if [ $_i -gt 3000 ] || ! kill -0 "$(cat /tmp/$_name.pid)" 2>/dev/null; then
 			return 1
 		fi
 		sleep 0.1
 	done
-	grep -q ', 0 bad words' /tmp/$2.out
+	grep -q ', 0 bad words' /tmp/$_name.out
 }
 
 # memtouch_verify NAME: have it verify everything again; 0 when no bad word.
@@ -339,4 +342,63 @@ require_pmem() {
 		skip "$1" "no pmem region (suite.toml 'pmem' not set)"
 	fi
 	ktap_exit
+}
+
+# expect_err DESC ERRNO FILE VALUE: writing VALUE to FILE must fail with ERRNO
+# (as sysfs-write names it).
+expect_err() {
+	_out=$(sysfs-write "$3" "$4")
+	case $_out in
+	"$2 "*) ok "$1 -> $_out" ;;
+	*) diag "$1: writing '$4' to $3 gave: $_out (want $2)"; not_ok "$1" ;;
+	esac
+}
+
+# reserved_pages PHYS SIZE: PageReserved pages in the range (/proc/kpageflags).
+reserved_pages() {
+	pageflags "$1" "$2" | awk '/ reserved/ { n += $1 } END { print n + 0 }'
+}
+
+# zone_present NODE ZONE: 'present' pages of that zone (0 when it has none).
+zone_present() {
+	awk -v h="Node $1, zone" -v z="$2" '
+		$0 ~ "^" h { cur = ($4 == z) }
+		cur && $1 == "present" { n = $2 }
+		END { print n + 0 }' /proc/zoneinfo
+}
+
+# node_blocks START SIZE: the memory block numbers covering the range.
+node_blocks() {
+	_b=$(block_of $1)
+	_e=$(( $(block_of $(($1 + $2 - 1))) ))
+	while [ $_b -le $_e ]; do echo $_b; _b=$((_b + 1)); done
+}
+
+# memblock_per_node START: count and KiB of the boot memblock reservations
+# (memblock=debug: the memblock_reserve lines, each allocation included) below
+# and at or above START, as "N0 KIB0 N1 KIB1".
+memblock_per_node() {
+	dmesg | sed -n 's/.*memblock_reserve: \[\(0x[0-9a-f]*\)-\(0x[0-9a-f]*\)\].*/\1 \2/p' | {
+		n0=0 k0=0 n1=0 k1=0
+		while read -r _s _e; do
+			if [ $((_e)) -ge $(($1)) ]; then
+				n1=$((n1 + 1)); k1=$((k1 + (_e - _s + 1) / 1024))
+			else
+				n0=$((n0 + 1)); k0=$((k0 + (_e - _s + 1) / 1024))
+			fi
+		done
+		echo "$n0 $k0 $n1 $k1"
+	}
+}
+
+# iomem_count NAME START SIZE: /proc/iomem entries called NAME (at any depth)
+# that start inside the range.
+iomem_count() {
+	sed -n "s/^ *\([0-9a-f]*\)-[0-9a-f]* : $1\$/\1/p" /proc/iomem | {
+		_n=0
+		while read -r _a; do
+			[ $((0x$_a)) -ge $2 ] && [ $((0x$_a)) -lt $(($2 + $3)) ] && _n=$((_n + 1))
+		done
+		echo $_n
+	}
 }
