@@ -625,16 +625,28 @@ BENCH_ROWS = [  # key, description, target (issue 3)
     ("vmem_max_mib_momY", "virtio-mem largest size plugged into 512 MiB, memmap_on_memory=1 (MiB)", ""),
     ("vmem_max_mib_momN", "virtio-mem largest size plugged into 512 MiB, memmap_on_memory=0 (MiB)", ""),
     ("vmem_momN_end", "how the memmap_on_memory=0 growth ended", ""),
+    ("mn_early_node0", "movable_node: boot memblock reservations on node 0 (count)", ""),
+    ("mn_early_node1", "movable_node: boot memblock reservations on hotpluggable node 1", "0"),
+    ("mn_nomovable_early_node1", "without movable_node: boot memblock reservations on node 1", ""),
+    ("mn_remove_ms_per_gib", "offline+remove of boot node 1 under load, ms/GiB", ""),
+    ("mn_memtotal_before_kib", "MemTotal before removing node 1 (kB)", ""),
+    ("mn_memtotal_after_kib", "MemTotal after removing node 1 (kB)", ""),
+    ("mn_memtotal_readded_kib", "MemTotal after adding node 1 back with probe (kB)", ""),
 ]
 
-# Device-memory figures: guest tests of the suite booted once more, one cycle
-# each, their "BENCH key value" lines collected.
+# Device-memory and boot-node figures: guest tests of the suite booted once
+# more, one cycle each, their "BENCH key value" lines collected.
 DEVMEM_BENCH = [
     {"name": "altmap", "guest": "altmap", "memory": "2G", "pmem": "1G", "append": "rig.cycles=1"},
     {"name": "kmem", "guest": "kmem", "memory": "2G", "pmem": "1G", "append": "rig.cycles=1"},
     {"name": "kmem-mom", "guest": "kmem", "memory": "2G", "pmem": "1G",
      "append": "rig.cycles=1 memory_hotplug.memmap_on_memory=1"},
     {"name": "hvo", "guest": "hvo", "memory": "1G", "append": "hugetlb_free_vmemmap=on"},
+    # Boot memory that can leave (the suite's movable-node tests).
+    {"name": "movable-node", "guest": "movable-node", "memory": "2G", "hotplug_node": "1G",
+     "append": "movable_node memblock=debug"},
+    {"name": "movable-node-refuse", "guest": "movable-node-refuse", "memory": "2G",
+     "hotplug_node": "1G", "append": "memblock=debug"},
 ]
 
 # virtio-mem boots of make bench: (name, test, how to read its result).

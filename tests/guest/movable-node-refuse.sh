@@ -14,6 +14,7 @@ bs=$(block_bytes)
 check_eq "node 1 has no ZONE_MOVABLE memory" "$(zone_present 1 Movable)" 0
 set -- $(memblock_per_node $start)
 diag "memblock reservations at boot: node 0: $1 ($2 KiB), node 1: $3 ($4 KiB)"
+echo "BENCH mn_nomovable_early_node1 $3"
 busy=""
 for b in $(node_blocks $start $size); do
 	r=$(reserved_pages $((b * bs)) $bs)

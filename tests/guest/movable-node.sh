@@ -37,6 +37,8 @@ check_eq "no page of node 1 is reserved (/proc/kpageflags)" "$r1" 0
 check_eq "no Reserved range inside node 1 in /proc/iomem" "$(iomem_count Reserved $start $size)" 0
 set -- $(memblock_per_node $start)
 diag "memblock reservations at boot: node 0: $1 ($2 KiB), node 1: $3 ($4 KiB)"
+echo "BENCH mn_early_node0 $1"
+echo "BENCH mn_early_node1 $3"
 diag "$(dmesg | grep -m1 'NODE_DATA(1)' | sed 's/^\[[^]]*\] *//')"
 check "memblock=debug: reservations on node 0, none on node 1" [ "$1" -gt 0 -a "$3" -eq 0 ]
 
@@ -73,6 +75,9 @@ after=$(meminfo_kb MemTotal)
 drop=$((before - after))
 memmap_kb=$((size_kb / 64))
 diag "removed $gone of $nblocks blocks in $((t1 - t0)) ms; MemTotal $before -> $after kB (-$drop)"
+echo "BENCH mn_remove_ms_per_gib $(( (t1 - t0) * 1048576 / size_kb ))"
+echo "BENCH mn_memtotal_before_kib $before"
+echo "BENCH mn_memtotal_after_kib $after"
 check_eq "every block of node 1 offlined and removed" "$gone" "$nblocks"
 # The node's memmap and its linear-map tables came from memblock on node 0 and
 # go back to the page allocator: MemTotal drops by the node less its memmap
@@ -96,7 +101,9 @@ for b in $blocks; do
 done
 check_eq "all blocks probed and onlined again" "$back" "$nblocks"
 check_eq "they are node 1's again, and Movable" "${bad:-none}" none
-check_eq "MemTotal grew by exactly node 1's size" "$(meminfo_kb MemTotal)" "$((after + size_kb))"
+readd=$(meminfo_kb MemTotal)
+echo "BENCH mn_memtotal_readded_kib $readd"
+check_eq "MemTotal grew by exactly node 1's size" "$readd" "$((after + size_kb))"
 check "256 MiB bound to node 1 written and verified" memtouch_start 256 mt2 --node 1
 used=$(sed -n 's/^Node 1 MemUsed: *\([0-9]*\) kB/\1/p' /sys/devices/system/node/node1/meminfo)
 check "node 1 holds it (MemUsed $used kB)" [ "$used" -ge $((256 * 1024)) ]
