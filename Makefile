@@ -7,9 +7,9 @@
 #   make soak     1000 hot-add/remove cycles per paging mode
 #   make bench    hot(un)plug latency and memory figures per paging mode
 # Variables: PROFILES="default debug kasan" MATRIX=ci|full PROFILE=default MODES="sv39 sv48 sv57"
-#            MODE=sv57 TESTS=a,b JOBS=N GUESTS=2 V=1 MEM=2G APPEND="..."
+#            MODE=sv57 TESTS=a,b JOBS=N GUESTS=2 V=1 MEM=2G APPEND="..." NODE=1G
 SHELL := /bin/bash
-export PROFILES PROFILE MODES MATRIX MODE TESTS JOBS GUESTS V MEM APPEND FORCE CYCLES
+export PROFILES PROFILE MODES MATRIX MODE TESTS JOBS GUESTS V MEM APPEND FORCE CYCLES NODE
 export LINUX_VERSION LINUX_SHA256
 
 .PHONY: all deps tree qemu busybox build check demo shell soak bench series-check export clean distclean

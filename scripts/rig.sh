@@ -66,7 +66,7 @@ demo)
 shell)
 	build "$PROFILE"
 	exec python3 "$S/runner.py" shell --profile "$PROFILE" --mode "${MODE:-sv57}" \
-		--mem "${MEM:-2G}" --append "${APPEND:-}"
+		--mem "${MEM:-2G}" --append "${APPEND:-}" --node "${NODE:-}"
 	;;
 soak)
 	# 1000 add/remove cycles per paging mode on the default profile.

@@ -552,8 +552,12 @@ def cmd_run(args):
 
 
 def shell_test(args):
-    return {"name": "shell", "guest": "", "memory": args.mem, "smp": args.smp,
-            "append": args.append, "qemu": args.qemu}
+    t = {"name": "shell", "guest": "", "memory": args.mem, "smp": args.smp,
+         "append": args.append, "qemu": args.qemu}
+    if args.node:
+        parse_size_mib(args.node)
+        t["hotplug_node"] = args.node
+    return t
 
 
 def single_run(g, t):
@@ -798,6 +802,7 @@ def main():
         s.add_argument("--smp", default=2, type=int)
         s.add_argument("--append", default="")
         s.add_argument("--qemu", default="")
+        s.add_argument("--node", default="", help="the last SIZE of RAM as a hotpluggable NUMA node 1")
     args = ap.parse_args()
     if args.cmd == "run":
         return cmd_run(args)
