@@ -41,6 +41,7 @@ MODES = {
 PROFILES_FILE = os.path.join(TOP, "configs", "profiles")
 EARLY_HANG_S = 60
 EARLY_HANG = "early boot hang (no kernel output)"
+KERNEL_LINE = re.compile(r"(\[ *\d+\.\d+\] |Linux version |\*\* \d+ printk messages dropped)")
 
 # Console lines that fail a run whatever the guest reported.
 SPLAT = re.compile(
@@ -176,6 +177,7 @@ class Guest:
         self.qmp_path = os.path.join(self.dir, "qmp.sock")
         self.ctl_path = os.path.join(self.dir, "ctl.sock")
         self.lines = []
+        self.kernel_seen = False
         self.lock = threading.Lock()
         self.qmp = None
         self.qmp_lock = threading.Lock()
@@ -296,6 +298,7 @@ class Guest:
     def log(self, line):
         with self.lock:
             self.lines.append(line)
+            self.kernel_seen = self.kernel_seen or bool(KERNEL_LINE.match(line))
             self.logf.write(line + "\n")
             self.logf.flush()
 
@@ -338,7 +341,10 @@ class Guest:
         while self.proc.poll() is None:
             # An intermittent hang before the kernel prints anything (seen in
             # about 1 of 100 boots, cause unknown): report it as such.
-            if time.time() - start > EARLY_HANG_S and not any("Linux version" in l for l in self.lines):
+            # Any printk line counts as output: with memblock=debug the ring
+            # buffer wraps before the console starts and "Linux version" is
+            # among the dropped messages.
+            if time.time() - start > EARLY_HANG_S and not self.kernel_seen:
                 self.log(f"[rig] no kernel output {EARLY_HANG_S}s after start: early boot hang")
                 self.log_cpu_state()
                 self.proc.kill()
