@@ -462,6 +462,9 @@ def cmd_run(args):
                     if t.get("ci_append") and m != full:
                         t = dict(t, reduced=True)
                 plan.append((p, m, t))
+    if not plan:
+        die(f"no test runs on profiles {','.join(profiles)} and modes {','.join(modes)} "
+            f"(a test's 'profiles' and 'modes' in tests/suite.toml limit where it runs)")
     plan.sort(key=lambda x: -x[2].get("cost", 10))
     logdir = os.path.join(BUILD, "logs", "tests")
     os.makedirs(logdir, exist_ok=True)
