@@ -19,7 +19,9 @@ for p in $PKGS; do
 		missing="$missing $p"
 done
 
-have_linux=$(dpkg-query -W -f='${Status} ${Version}' "$LINUX_PACKAGE" 2>/dev/null |
+# dpkg-query exits 1 for a package that is not installed: that is an answer
+# here, not an error.
+have_linux=$({ dpkg-query -W -f='${Status} ${Version}' "$LINUX_PACKAGE" 2>/dev/null || true; } |
 	sed -n 's/^install ok installed //p')
 if [ -z "$have_linux" ]; then
 	missing="$missing $LINUX_PACKAGE=$LINUX_VERSION"

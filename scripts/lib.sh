@@ -33,6 +33,13 @@ note() {
 
 _t0=$(date +%s)
 
+# No stage may die silently under set -e: name the command, file and line that
+# failed, so a log is never empty after a failure.
+set -E
+# (Only under set -e: run_stage turns it off around the stage it reports itself.)
+trap '_rc=$?; case $- in *e*) printf "error: %s: line %s: command failed (exit %s): %s\n" \
+	"${BASH_SOURCE[0]##*/}" "$LINENO" "$_rc" "$BASH_COMMAND" >&2 ;; esac' ERR
+
 # run_stage NAME LOG CMD...: run CMD with its output in LOG (or on the terminal
 # with V=1), then print one line: stage, elapsed seconds, log path.
 run_stage() {
@@ -52,6 +59,7 @@ run_stage() {
 		set -e
 	fi
 	if [ "$rc" != 0 ]; then
+		printf '%s: exit status %s after %ss\n' "$name" "$rc" "$(($(date +%s) - start))" >>"$log"
 		printf '[%-9s] FAILED after %ss (exit %s), log: %s\n' "$name" \
 			"$(($(date +%s) - start))" "$rc" "${log#"$TOP"/}"
 		if [ "$V" != 1 ]; then

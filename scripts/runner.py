@@ -10,11 +10,14 @@ the verdict. Guest scripts only report (KTAP); the runner decides.
   runner.py cmdline --profile default --mode sv57    (print a qemu command line)
 """
 import argparse
+import atexit
 import concurrent.futures
 import json
 import os
 import re
 import shlex
+import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -25,7 +28,17 @@ import tomllib
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.environ.get("BUILD", os.path.join(TOP, "build"))
-QEMU = os.path.join(BUILD, "qemu", "qemu-system-riscv64")
+QEMU = os.environ.get("RIG_QEMU", os.path.join(BUILD, "qemu", "qemu-system-riscv64"))
+SUITE = os.path.join(TOP, "tests", "suite.toml")
+# Per-boot directories (QMP and control sockets, derived DTBs, pmem images):
+# under build/, removed after the boot unless KEEP=1.
+TMP = os.environ.get("RIG_TMP", os.path.join(BUILD, "tmp"))
+KEEP = os.environ.get("KEEP", "") not in ("", "0")
+# Bounds on everything that waits on QEMU: a QMP reply, the QMP lock, QEMU's
+# exit after SIGKILL, the console reader after QEMU is gone.
+QMP_TIMEOUT = float(os.environ.get("RIG_QMP_TIMEOUT", "30"))
+DUMP_TIMEOUT = 5.0
+KILL_GRACE = 10.0
 FIRMWARE = os.environ.get(
     "OPENSBI_FW", "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin")
 
@@ -69,7 +82,7 @@ def known_profiles():
 
 
 def load_suite():
-    with open(os.path.join(TOP, "tests", "suite.toml"), "rb") as f:
+    with open(SUITE, "rb") as f:
         suite = tomllib.load(f)
     defaults = suite.get("defaults", {})
     tests = []
@@ -167,22 +180,91 @@ def node_dtb(argv, mem_mib, node_mib, out):
     return start, size
 
 
+# Guests whose QEMU runs: killed, and their directories removed, when the
+# runner itself is interrupted or terminated.
+LIVE = set()
+LIVE_LOCK = threading.Lock()
+# Per-boot directories not yet removed (removed at exit unless KEEP=1).
+DIRS = set()
+
+
+@atexit.register
+def remove_dirs():
+    if not KEEP:
+        for d in list(DIRS):
+            shutil.rmtree(d, ignore_errors=True)
+
+
+def on_signal(signum, frame):
+    with LIVE_LOCK:
+        guests = list(LIVE)
+    for g in guests:
+        if g.proc and g.proc.poll() is None:
+            g.proc.kill()
+    for g in guests:
+        try:
+            g.proc.wait(KILL_GRACE)
+        except subprocess.TimeoutExpired:
+            pass
+        if not KEEP:
+            shutil.rmtree(g.dir, ignore_errors=True)
+    print(f"# runner: {signal.Signals(signum).name}: killed {len(guests)} QEMU(s)", file=sys.stderr, flush=True)
+    os._exit(128 + signum)
+
+
 class Guest:
     """One QEMU boot: console capture, QMP, control port, timeout."""
 
     def __init__(self, profile, mode, test, log_path):
         self.profile, self.mode, self.test = profile, mode, test
         self.log_path = log_path
-        self.dir = tempfile.mkdtemp(prefix="rig-")
+        os.makedirs(TMP, exist_ok=True)
+        self.dir = tempfile.mkdtemp(prefix="rig-", dir=TMP)
+        if len(self.dir) > 90:
+            # AF_UNIX socket paths are limited to 107 bytes.
+            os.rmdir(self.dir)
+            self.dir = tempfile.mkdtemp(prefix="rig-")
+        DIRS.add(self.dir)
         self.qmp_path = os.path.join(self.dir, "qmp.sock")
         self.ctl_path = os.path.join(self.dir, "ctl.sock")
         self.lines = []
         self.kernel_seen = False
         self.lock = threading.Lock()
-        self.qmp = None
+        self.qmp = self.qmp_sock = None
         self.qmp_lock = threading.Lock()
         self.proc = None
         self.echo = False
+        self.qmp_dead = False
+        self.elapsed = 0.0
+        self.logf = None
+
+    def cleanup(self):
+        """Kill QEMU if it still runs and remove the boot's directory (KEEP=1
+        keeps it)."""
+        self.kill()
+        with LIVE_LOCK:
+            LIVE.discard(self)
+        if self.qmp_sock:
+            try:
+                self.qmp_sock.close()
+            except OSError:
+                pass
+        if KEEP:
+            return
+        shutil.rmtree(self.dir, ignore_errors=True)
+        DIRS.discard(self.dir)
+
+    def kill(self):
+        """SIGKILL QEMU (also when stopped) and reap it, bounded."""
+        if self.proc and self.proc.poll() is None:
+            try:
+                self.proc.kill()
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(KILL_GRACE)
+            except subprocess.TimeoutExpired:
+                self.log("[rig] QEMU did not die within %ds of SIGKILL" % KILL_GRACE)
 
     def argv(self, interactive=False):
         t = self.test
@@ -241,30 +323,56 @@ class Guest:
     # --- QMP -----------------------------------------------------------
     def qmp_connect(self, deadline):
         while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("QEMU exited")
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             try:
-                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.settimeout(max(0.1, min(QMP_TIMEOUT, deadline - time.time())))
                 s.connect(self.qmp_path)
-                self.qmp = s.makefile("rw")
+                self.qmp_sock, self.qmp = s, s.makefile("rw")
                 json.loads(self.qmp.readline())  # greeting
-                self.qmp_cmd({"execute": "qmp_capabilities"})
+                r = self.qmp_cmd({"execute": "qmp_capabilities"})
+                if "error" in r:
+                    raise RuntimeError(f"qmp_capabilities: {r['error'].get('desc')}")
+                s.settimeout(QMP_TIMEOUT)
                 return
             except (FileNotFoundError, ConnectionRefusedError):
+                s.close()
                 time.sleep(0.05)
         raise RuntimeError("QMP socket did not come up")
 
-    def qmp_cmd(self, req):
-        with self.qmp_lock:
-            self.qmp.write(json.dumps(req) + "\n")
-            self.qmp.flush()
-            while True:
-                line = self.qmp.readline()
-                if not line:
-                    return {"error": {"class": "Disconnected", "desc": "QMP closed"}}
-                msg = json.loads(line)
-                if "event" in msg:
-                    self.log(f"[qmp event] {json.dumps(msg)}")
-                    continue
-                return msg
+    def qmp_cmd(self, req, timeout=None):
+        """Send one QMP command; its reply, or an error reply when QMP is
+        closed, does not answer within the bound or another command holds
+        it longer than that. A QMP that timed out once is not used again."""
+        bound = QMP_TIMEOUT if timeout is None else timeout
+        if not self.qmp_lock.acquire(timeout=bound):
+            return {"error": {"class": "RigTimeout", "desc": f"QMP busy for {bound:.0f}s"}}
+        try:
+            if self.qmp_dead or self.qmp is None:
+                return {"error": {"class": "Disconnected", "desc": "QMP not usable"}}
+            self.qmp_sock.settimeout(bound)
+            try:
+                self.qmp.write(json.dumps(req) + "\n")
+                self.qmp.flush()
+                while True:
+                    line = self.qmp.readline()
+                    if not line:
+                        self.qmp_dead = True
+                        return {"error": {"class": "Disconnected", "desc": "QMP closed"}}
+                    msg = json.loads(line)
+                    if "event" in msg:
+                        self.log(f"[qmp event] {json.dumps(msg)}")
+                        continue
+                    return msg
+            except (TimeoutError, socket.timeout):
+                self.qmp_dead = True
+                return {"error": {"class": "RigTimeout", "desc": f"no QMP reply in {bound:.0f}s"}}
+            except (OSError, ValueError) as e:
+                self.qmp_dead = True
+                return {"error": {"class": "Disconnected", "desc": str(e)}}
+        finally:
+            self.qmp_lock.release()
 
     # --- guest control port ---------------------------------------------
     def ctl_loop(self):
@@ -299,8 +407,9 @@ class Guest:
         with self.lock:
             self.lines.append(line)
             self.kernel_seen = self.kernel_seen or bool(KERNEL_LINE.match(line))
-            self.logf.write(line + "\n")
-            self.logf.flush()
+            if self.logf and not self.logf.closed:
+                self.logf.write(line + "\n")
+                self.logf.flush()
 
     def console_loop(self):
         showing = False
@@ -316,23 +425,41 @@ class Guest:
                     showing = True
 
     def run(self, timeout):
-        """Boot, wait for RIG-DONE or timeout. Returns (guest_rcs, timed_out, start_error)."""
+        """Boot, wait for RIG-DONE or timeout. Returns (guest_rcs, timed_out,
+        start_error). QEMU is dead when it returns, at most timeout +
+        DUMP_TIMEOUT + KILL_GRACE seconds after the start, whatever QMP does;
+        the boot's directory is removed (unless KEEP=1)."""
+        try:
+            return self._run(timeout)
+        finally:
+            self.cleanup()
+            if not self.logf.closed:
+                self.logf.close()
+
+    def _run(self, timeout):
         self.logf = open(self.log_path, "w")
+        start = time.time()
         argv = self.argv()
         self.logf.write("# " + shlex.join(argv) + "\n")
-        start = time.time()
         try:
             self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                          stderr=subprocess.STDOUT)
         except OSError as e:
             return {}, False, f"QEMU failed to start: {e}"
+        with LIVE_LOCK:
+            LIVE.add(self)
         con = threading.Thread(target=self.console_loop, daemon=True)
         con.start()
+
+        def finish():
+            self.kill()
+            con.join(KILL_GRACE)
+            self.elapsed = time.time() - start
+
         try:
             self.qmp_connect(start + 10)
         except (RuntimeError, OSError, ValueError) as e:
-            self.proc.kill()
-            con.join(2)
+            finish()
             return {}, False, f"QEMU failed to start ({e}); exit code {self.proc.poll()}"
         status = self.qmp_cmd({"execute": "query-status"})
         self.log(f"[qmp] query-status -> {json.dumps(status)}")
@@ -344,26 +471,18 @@ class Guest:
             # Any printk line counts as output: with memblock=debug the ring
             # buffer wraps before the console starts and "Linux version" is
             # among the dropped messages.
-            if time.time() - start > EARLY_HANG_S and not self.kernel_seen:
-                self.log(f"[rig] no kernel output {EARLY_HANG_S}s after start: early boot hang")
+            if time.time() - start > min(EARLY_HANG_S, timeout) and not self.kernel_seen:
+                self.log(f"[rig] no kernel output {time.time() - start:.0f}s after start: early boot hang")
                 self.log_cpu_state()
-                self.proc.kill()
-                self.proc.wait()
-                con.join(5)
-                self.elapsed = time.time() - start
-                self.logf.close()
+                finish()
                 return {}, False, EARLY_HANG
             if time.time() - start > timeout:
                 timed_out = True
                 self.log(f"[rig] timeout after {timeout}s: killing QEMU")
                 self.log_cpu_state()
-                self.proc.kill()
                 break
             time.sleep(0.1)
-        self.proc.wait()
-        con.join(5)
-        self.elapsed = time.time() - start
-        self.logf.close()
+        finish()
         rcs = {}
         for line in self.lines:
             m = re.match(r"RIG-END (\S+) rc=(\d+)", line)
@@ -374,12 +493,22 @@ class Guest:
         return rcs, timed_out, None
 
     def log_cpu_state(self):
-        """Where the harts are (pc, privilege, satp) when a guest hangs."""
-        try:
-            r = self.qmp_cmd({"execute": "human-monitor-command",
-                              "arguments": {"command-line": "info registers -a"}})
-        except (RuntimeError, OSError, ValueError) as e:
-            self.log(f"[rig] info registers failed: {e}")
+        """Where the harts are (pc, privilege, satp) when a guest hangs: asked
+        over QMP, given up after DUMP_TIMEOUT seconds (a wedged or stopped
+        QEMU, or a guest request holding QMP, must not delay the kill)."""
+        out = {}
+
+        def ask():
+            out["r"] = self.qmp_cmd({"execute": "human-monitor-command",
+                                     "arguments": {"command-line": "info registers -a"}},
+                                    timeout=DUMP_TIMEOUT)
+        t = threading.Thread(target=ask, daemon=True)
+        t.start()
+        t.join(DUMP_TIMEOUT + 1)
+        r = out.get("r")
+        if r is None or "error" in r:
+            why = "no answer" if r is None else r["error"].get("desc")
+            self.log(f"[rig] info registers failed: {why}")
             return
         for line in str(r.get("return", "")).splitlines():
             if re.search(r"CPU#|\b(pc|mhartid|mstatus|satp|mepc|sepc|scause|mcause|stval|priv)\b", line):
@@ -393,17 +522,59 @@ class Guest:
         return any(line.startswith("RIG-DONE") for line in self.lines)
 
 
-def subtest_lines(lines, name):
-    out, inside = [], False
+RESULT = re.compile(r"^(ok|not ok) (\d+)\b ?(.*)$")
+PLAN = re.compile(r"^1\.\.(\d+)")
+
+
+def guest_ktap(lines, name):
+    """What guest test NAME printed between RIG-BEGIN and RIG-END: its plan
+    (None when it printed none), its results as (ok, number, rest) and its
+    diagnostic lines, in order, as ('diag', line) / ('result', (ok, n, rest)),
+    and the problems a parser would trip on (a second plan or version line,
+    results out of sequence)."""
+    items, plan, problems, inside = [], None, [], False
     for line in lines:
         if line.startswith(f"RIG-BEGIN {name}"):
             inside = True
             continue
         if line.startswith(f"RIG-END {name}"):
             break
-        if inside and (re.match(r"^(not )?ok \d+|^# |^1\.\.\d+|^KTAP", line)):
-            out.append(line)
-    return out
+        if not inside:
+            continue
+        m = RESULT.match(line)
+        if m:
+            n = sum(1 for k, _ in items if k == "result") + 1
+            if int(m.group(2)) != n:
+                problems.append(f"result {n} numbered {m.group(2)}")
+            items.append(("result", (m.group(1) == "ok", n, m.group(3))))
+        elif PLAN.match(line):
+            if plan is not None:
+                problems.append("a second plan line")
+            else:
+                plan = int(PLAN.match(line).group(1))
+        elif line.startswith("KTAP version"):
+            if any(k == "result" for k, _ in items) or plan is not None:
+                problems.append("a KTAP version line after the plan")
+        elif line.startswith("# "):
+            items.append(("diag", line))
+    return plan, items, problems
+
+
+def ktap_text(s):
+    """A description for a KTAP result line: one line, no '#' (it would
+    start a directive)."""
+    return re.sub(r"\s+", " ", s.replace("#", "")).strip()
+
+
+# kunit_parser.py's TEST_RESULT_SKIP: what counts as a skipped result.
+RESULT_SKIP = re.compile(r"^\s*(ok|not ok) ([0-9]+) (- )?(.*) # SKIP(.*)$")
+
+
+def leaf_status(line):
+    """How a KTAP parser counts a result line: skip, pass or fail."""
+    if RESULT_SKIP.match(line):
+        return "skip"
+    return "pass" if line.lstrip().startswith("ok ") else "fail"
 
 
 def tail(lines, n=40):
@@ -471,8 +642,7 @@ def cmd_run(args):
     results = {"pass": 0, "fail": 0, "skip": 0}
     summary = []
     t_start = time.time()
-    print("KTAP version 1")
-    print(f"1..{len(plan)}")
+
     def run_one(p, m, t):
         name = f"{p}/{m}/{t['name']}"
         log = os.path.join(logdir, f"{p}-{m}-{t['name']}.log")
@@ -487,77 +657,214 @@ def cmd_run(args):
             g = Guest(p, m, t, log)
             rcs, timed_out, err = g.run(timeout)
         splats = g.splats()
-        sub = subtest_lines(g.lines, t["guest"])
+        gplan, items, problems = guest_ktap(g.lines, t["guest"])
+        gres = [v for k, v in items if k == "result"]
         rc = rcs.get(t["guest"])
-        reason = None
+        reason, directive = None, ""
         verdict = "pass"
         if err:
-            verdict, reason = "fail", err
+            verdict, reason, directive = "fail", err, "ERROR"
         elif timed_out:
-            verdict, reason = "fail", f"timeout after {timeout}s (guest hung?)"
-        elif t.get("expect_splat"):
-            if not splats:
-                verdict, reason = "fail", "expected a kernel splat, the detector saw none"
-            elif rc != 0:
-                verdict, reason = "fail", f"guest test exited {rc}"
-        elif splats:
+            verdict, reason, directive = "fail", f"no result after {timeout}s (guest hung?)", "TIMEOUT"
+        elif t.get("expect_splat") and not splats:
+            verdict, reason = "fail", "expected a kernel splat, the detector saw none"
+        elif splats and not t.get("expect_splat"):
             verdict, reason = "fail", f"kernel splat in console: {splats[0].strip()}"
         elif rc is None:
             verdict, reason = "fail", "guest test did not finish (no RIG-END)"
+        elif gplan is None:
+            verdict, reason = "fail", f"guest test printed no KTAP plan (exit {rc})"
+        elif len(gres) != gplan:
+            verdict, reason = "fail", f"guest test ran {len(gres)} checks, its plan has {gplan} (exit {rc})"
+        elif problems:
+            verdict, reason = "fail", "guest KTAP: " + "; ".join(problems)
         elif rc == 4:
             verdict = "skip"
-            skips = [l.split("# SKIP", 1)[1].strip() for l in sub if "# SKIP" in l]
+            skips = [r[2].split("# SKIP", 1)[1].strip() for r in gres if "# SKIP" in r[2]]
             reason = skips[0] if skips else "guest test skipped"
         elif rc != 0:
             verdict, reason = "fail", f"guest test exited {rc}"
+        elif any(not r[0] for r in gres):
+            verdict, reason = "fail", "guest test reported a failed check but exited 0"
         elif not g.guest_done():
             verdict, reason = "fail", "guest did not reach RIG-DONE"
-        if verdict == "fail" and t.get("xfail"):
-            # A known failure (suite.toml 'xfail' says why): KTAP TODO, counted
-            # with the skipped, never with the passed.
-            verdict, reason = "xfail", f"known failure: {t['xfail']} (this run: {reason})"
         mmu = ""
         for line in g.lines:
             mm = re.search(r"RIG: guest up: .*, mmu (\S+),", line)
             if mm:
                 mmu = mm.group(1)
         if not err and mmu and mmu != m:
-            verdict, reason = "fail", f"guest ran {mmu}, wanted {m}"
-        out = [f"    # Subtest: {name}"] + ["    " + line for line in sub]
-        dur = getattr(g, "elapsed", 0.0)
-        return {"name": name, "verdict": verdict, "reason": reason, "dur": dur, "mmu": mmu,
-                "retried": retried,
+            verdict, reason, directive = "fail", f"guest ran {mmu}, wanted {m}", ""
+        if verdict == "fail" and t.get("xfail"):
+            # A known failure (suite.toml 'xfail' says why): KTAP XFAIL,
+            # counted with the skipped, never with the passed.
+            verdict, reason = "xfail", f"known failure: {t['xfail']} (this run: {reason})"
+        dur = g.elapsed
+        # The run as a KTAP subtest: the guest's results (renumbered, so the
+        # document stays well-formed whatever the guest printed), then the
+        # runner's own check of the boot as the last result; the plan is the
+        # number of results printed. The guest's plan is checked above.
+        out = ["    KTAP version 1", f"    # Subtest: {name}"]
+        body = []
+        for k, v in items:
+            if k == "diag":
+                body.append("    " + v)
+            else:
+                body.append(f"    {'ok' if v[0] else 'not ok'} {v[1]} {v[2]}".rstrip())
+        if gplan is not None and gplan != len(gres):
+            body.append(f"    # guest plan 1..{gplan}, {len(gres)} results")
+        nhost = len(gres) + 1
+        if verdict in ("pass", "skip"):
+            what = "the expected splat seen" if t.get("expect_splat") else "no kernel splat"
+            body.append(f"    ok {nhost} host: {what}, guest exited {rc} after {len(gres)} of {gplan} planned checks")
+        else:
+            why = reason if verdict == "fail" else reason.split(" (this run: ", 1)[-1].rstrip(")")
+            body.append(f"    not ok {nhost} host: {ktap_text(why)}" + (f" # {directive}" if directive else ""))
+        out += [f"    1..{nhost}"] + body
+        leaves = {"pass": 0, "fail": 0, "skip": 0}
+        for line in body:
+            if RESULT.match(line.strip()):
+                leaves[leaf_status(line)] += 1
+        return {"name": name, "verdict": verdict, "reason": reason, "directive": directive,
+                "dur": dur, "mmu": mmu, "retried": retried,
                 "reduced": f" (ci size: {t['ci_append']})" if t.get("reduced") else "",
                 "log": os.path.relpath(log, TOP), "out": out, "tail": tail(g.lines),
-                "profile": p, "mode": m, "test": t["name"]}
+                "leaves": leaves, "profile": p, "mode": m, "test": t["name"]}
 
     # Boots run side by side (--jobs), the longest (suite.toml 'cost',
     # seconds) first so that the guests finish together; results print in
     # that order as they come.
+    ktap = ["KTAP version 1", f"1..{len(plan)}"]
+    for line in ktap:
+        print(line)
+    leaves = {"pass": 0, "fail": 0, "skip": 0}
+    xfails = 0
+    runs = []
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
         futures = [pool.submit(run_one, p, m, t) for (p, m, t) in plan]
         for i, fut in enumerate(futures, 1):
             r = fut.result()
-            print("\n".join(r["out"]))
+            lines = list(r["out"])
+            log = f"(log: {r['log']})"
             if r["verdict"] == "pass":
-                print(f"ok {i} {r['name']} # {r['dur']:.1f}s mmu={r['mmu']}{r['reduced']}{r['retried']}")
+                lines.append(f"ok {i} {r['name']} # {r['dur']:.1f}s mmu={r['mmu']}{r['reduced']}{r['retried']}")
             elif r["verdict"] == "skip":
-                print(f"ok {i} {r['name']} # SKIP {r['reason']}")
+                lines.append(f"ok {i} {r['name']} # SKIP {ktap_text(r['reason'])}")
             elif r["verdict"] == "xfail":
-                print(f"not ok {i} {r['name']} # TODO {r['reason']} (log: {r['log']})")
+                lines.append(f"not ok {i} {r['name']} # XFAIL {r['reason']} {log}")
+            elif r["directive"]:
+                lines.append(f"not ok {i} {r['name']} # {r['directive']} {r['reason']} {log}")
             else:
-                print(f"not ok {i} {r['name']} # {r['reason']} (log: {r['log']})")
-                print("    # console tail:")
-                print(r["tail"])
-            sys.stdout.flush()
+                lines.append(f"not ok {i} {r['name']} # {r['reason']} {log}")
+            print("\n".join(lines), flush=True)
+            ktap += lines
+            if r["verdict"] not in ("pass", "skip"):
+                # The console's end, for the reader; on stderr, so that the
+                # KTAP stream holds only KTAP.
+                print(f"    console tail of {r['name']}:\n{r['tail']}", file=sys.stderr, flush=True)
             results["skip" if r["verdict"] == "xfail" else r["verdict"]] += 1
+            xfails += r["verdict"] == "xfail"
+            for k in leaves:
+                leaves[k] += r["leaves"][k]
+            runs.append(r)
             summary.append({k: r[k] for k in ("profile", "mode", "test", "verdict", "reason", "mmu", "log")}
-                           | {"seconds": round(r["dur"], 2)})
+                           | {"seconds": round(r["dur"], 2), "checks": r["leaves"]})
     with open(os.path.join(BUILD, "results.json"), "w") as f:
         json.dump(summary, f, indent=1)
-    print(f"# {len(plan)} runs in {time.time() - t_start:.0f}s; consoles in build/logs/tests/, verdicts in build/results.json")
-    print(f"{results['pass']} passed, {results['fail']} failed, {results['skip']} skipped")
-    return 1 if results["fail"] else 0
+    ktap_path = os.path.join(BUILD, "results.ktap")
+    with open(ktap_path, "w") as f:
+        f.write("\n".join(ktap) + "\n")
+    write_junit(os.path.join(BUILD, "results.xml"), runs, time.time() - t_start)
+    print(f"# {len(plan)} runs in {time.time() - t_start:.0f}s; consoles in build/logs/tests/, "
+          f"verdicts in build/results.json (JUnit: build/results.xml, KTAP: build/results.ktap)")
+    print(f"# checks: {sum(leaves.values())}: passed: {leaves['pass']}, failed: {leaves['fail']}, "
+          f"skipped: {leaves['skip']}")
+    bad = 0
+    if args.kunit_check:
+        bad = kunit_check(args.kunit_py, ktap_path, runs, leaves)
+    print(f"{results['pass']} passed, {results['fail'] + bad} failed, {results['skip']} skipped")
+    return 1 if results["fail"] or bad else 0
+
+
+def write_junit(path, runs, seconds):
+    """The runs as JUnit XML: one testcase per run (classname profile.mode),
+    its KTAP subtest as system-out."""
+    from xml.sax.saxutils import escape, quoteattr
+    fails = sum(r["verdict"] in ("fail", "xfail") for r in runs)
+    skips = sum(r["verdict"] == "skip" for r in runs)
+    x = ['<?xml version="1.0" encoding="UTF-8"?>',
+         f'<testsuites name="riscv-mhp" tests="{len(runs)}" failures="{fails}" skipped="{skips}" time="{seconds:.1f}">',
+         f'  <testsuite name="riscv-mhp" tests="{len(runs)}" failures="{fails}" skipped="{skips}" time="{seconds:.1f}">']
+    for r in runs:
+        x.append(f'    <testcase classname={quoteattr(r["profile"] + "." + r["mode"])} '
+                 f'name={quoteattr(r["test"])} time="{r["dur"]:.1f}">')
+        if r["verdict"] == "skip":
+            x.append(f'      <skipped message={quoteattr(r["reason"] or "")}/>')
+        elif r["verdict"] in ("fail", "xfail"):
+            kind = r["directive"] or ("XFAIL" if r["verdict"] == "xfail" else "FAIL")
+            x.append(f'      <failure type="{kind}" message={quoteattr(r["reason"] or "")}>'
+                     f'{escape(r["log"])}</failure>')
+        x.append(f'      <system-out>{escape(chr(10).join(r["out"]))}</system-out>')
+        x.append('    </testcase>')
+    x += ['  </testsuite>', '</testsuites>']
+    with open(path, "w") as f:
+        f.write("\n".join(x) + "\n")
+
+
+def kunit_check(kunit_py, ktap_path, runs, leaves):
+    """Run the kernel's own KTAP parser (kunit.py parse) on the KTAP this run
+    printed; 0 when it reads exactly what the runner reported (the counts of
+    results, each run's status, no crash, no error), else 1. Its KernelCI
+    JSON goes next to results.json."""
+    if not os.path.exists(kunit_py):
+        print(f"# kunit.py parse: not run, no {kunit_py} (make tree makes it)")
+        return 1
+    kdir = os.path.dirname(kunit_py)
+    jpath = os.path.join(BUILD, "results-kunit.json")
+    spath = os.path.join(BUILD, "logs", "kunit-parse.json")
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    try:
+        r = subprocess.run([sys.executable, kunit_py, "parse", f"--json={jpath}", ktap_path],
+                           capture_output=True, text=True, timeout=300, cwd=kdir, env=env)
+        # The status the parser gives each run (the subtests of its top-level
+        # test), read with the same parser module.
+        code = ("import sys, json; sys.path.insert(0, sys.argv[1]); import kunit_parser as k\n"
+                "t = k.parse_run_tests(open(sys.argv[2]))\n"
+                "json.dump([[s.name, s.status.name] for s in t.subtests], open(sys.argv[3], 'w'))\n")
+        r2 = subprocess.run([sys.executable, "-c", code, kdir, ktap_path, spath],
+                            capture_output=True, text=True, timeout=300, env=env)
+    except subprocess.TimeoutExpired:
+        print("# kunit.py parse: timed out")
+        return 1
+    with open(os.path.join(BUILD, "logs", "kunit-parse.log"), "w") as f:
+        f.write(r.stdout + r.stderr)
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", r.stdout)
+    m = re.search(r"Testing complete\. (Ran \d+ tests:.*)", plain)
+    if r.returncode not in (0, 1) or not m or r2.returncode != 0:
+        print(f"# kunit.py parse: failed to run (exit {r.returncode}; log: build/logs/kunit-parse.log)"
+              f" {r2.stderr.strip()[-300:]}")
+        return 1
+    line = m.group(1).strip()
+    print(f"# kunit.py parse: {line}")
+    got = {k: 0 for k in ("passed", "failed", "crashed", "skipped", "errors")}
+    for k, v in re.findall(r"(passed|failed|crashed|skipped|errors): (\d+)", line):
+        got[k] = int(v)
+    want = {"passed": leaves["pass"], "failed": leaves["fail"], "crashed": 0,
+            "skipped": leaves["skip"], "errors": 0}
+    bad = [f"{k} {got[k]} (runner: {want[k]})" for k in want if got[k] != want[k]]
+    with open(spath) as f:
+        statuses = json.load(f)
+    expect = {"pass": "SUCCESS", "skip": "SKIPPED", "fail": "FAILURE", "xfail": "FAILURE"}
+    if len(statuses) != len(runs):
+        bad.append(f"{len(statuses)} runs parsed, the runner reported {len(runs)}")
+    for (pname, pstat), r in zip(statuses, runs):
+        if pname != r["name"] or pstat != expect[r["verdict"]]:
+            bad.append(f"{r['name']}: parser {pname} {pstat}, runner {r['verdict']}")
+    if bad:
+        print("# kunit.py parse DISAGREES with the runner: " + "; ".join(bad[:10]))
+        return 1
+    print("# kunit.py parse agrees with the runner (checks and the status of every run)")
+    return 0
 
 
 def shell_test(args):
@@ -779,11 +1086,17 @@ def cmd_shell(args):
     g = Guest(args.profile, args.mode, shell_test(args), None)
     argv = g.argv(interactive=True)
     if args.print_only:
+        if args.node:
+            # The command line names the derived DTB: keep it.
+            DIRS.discard(g.dir)
+            print(f"# the DTB stays in {g.dir}", file=sys.stderr)
         print(shlex.join(argv))
         return 0
     print("# " + shlex.join(argv))
     print("# Ctrl-A X quits QEMU")
-    os.execv(argv[0], argv)
+    rc = subprocess.call(argv)
+    g.cleanup()
+    return rc
 
 
 def main():
@@ -795,6 +1108,11 @@ def main():
     r.add_argument("--tests", default="")
     r.add_argument("--timeout-scale", default=1.0, type=float)
     r.add_argument("--jobs", default=2, type=int, help="QEMU guests run side by side")
+    r.add_argument("--kunit-py", default=os.path.join(BUILD, "linux", "tools", "testing", "kunit", "kunit.py"),
+                   help="the KTAP parser the output is checked with")
+    r.add_argument("--no-kunit-check", dest="kunit_check", action="store_false",
+                   help="do not check the output with kunit.py parse")
+    r.add_argument("--suite", default="", help="another suite file than tests/suite.toml")
     r.add_argument("--matrix", default="full", choices=["full", "ci"],
                    help="full: every profile on every mode; ci: profiles after the first on one mode per test, in turn")
     b = sub.add_parser("bench")
@@ -814,6 +1132,9 @@ def main():
         s.add_argument("--node", default="", help="the last SIZE of RAM as a hotpluggable NUMA node 1")
     args = ap.parse_args()
     if args.cmd == "run":
+        if args.suite:
+            global SUITE
+            SUITE = os.path.abspath(args.suite)
         return cmd_run(args)
     if args.cmd == "demo":
         return cmd_demo(args)
@@ -824,4 +1145,7 @@ def main():
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGHUP, on_signal)
     sys.exit(main())

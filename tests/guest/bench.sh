@@ -4,7 +4,7 @@
 # removal, and the boot-time cost of the pre-allocated top-level entries.
 # Prints "BENCH key value" lines; the host runner turns them into a table.
 . /rig/lib.sh
-require_probe "bench"
+require_probe
 ktap_plan 1
 bs=$(block_bytes)
 per_gib=$((1024 * 1024 * 1024 / bs))

@@ -9,7 +9,7 @@ require_pmem "fsdax"
 [ -d /sys/kernel/debug/rig_peek ] || insmod /rig/kmod/rig_peek.ko
 if ! blk=$($nd fsdax pmem 2097152); then
 	not_ok "fsdax namespace"
-	ktap_exit
+	skip_all "no fsdax namespace"
 fi
 ok "fsdax namespace: /dev/$blk"
 check "mke2fs -b 4096 /dev/$blk" mke2fs -q -b 4096 /dev/$blk

@@ -7,8 +7,7 @@
 . /rig/lib.sh
 ktap_plan 6
 if ! modinfo test_hmm >/dev/null 2>&1; then
-	skip "hmm" "no test_hmm module (CONFIG_TEST_HMM)"
-	ktap_exit
+	skip_all "no test_hmm module (CONFIG_TEST_HMM)"
 fi
 set -- $(hidden_blocks)
 spm0=$1

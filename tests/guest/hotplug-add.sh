@@ -11,7 +11,7 @@
 # means, not a bug. Using hot-added kernel memory under load is the job of
 # hotplug-kasan.
 . /rig/lib.sh
-require_probe "hot-add hidden RAM"
+require_probe
 
 bs=$(block_bytes)
 blocks=$(hidden_blocks)

@@ -4,7 +4,7 @@
 # page tables, /proc/iomem, the memory blocks), checked every 10 cycles; and
 # PageTables of /proc/meminfo and MemFree back where they were at the end.
 . /rig/lib.sh
-require_probe "add/remove cycles"
+require_probe
 cycles=$(rig_param cycles || echo 100)
 ktap_plan 4
 set -- $(hidden_blocks)

@@ -4,7 +4,7 @@
 # from the new blocks), then everything is freed and the blocks removed. The
 # runner fails the run on any KASAN report.
 . /rig/lib.sh
-require_probe "KASAN with hot-added kernel memory"
+require_probe
 ktap_plan 6
 check "kernel built with KASAN" sh -c "zcat /proc/config.gz | grep -qx CONFIG_KASAN=y"
 # Only blocks more than 8 GiB above boot memory: the shadow of the first
@@ -14,7 +14,7 @@ blocks=""
 for a in $(hidden_blocks); do
 	[ $((a)) -ge $((0x80000000 + 9 * 1024 * 1024 * 1024)) ] && blocks="$blocks $a"
 done
-[ -n "$blocks" ] || { diag "no hidden block 8 GiB above boot memory (QEMU -m too small)"; not_ok "hidden blocks far from boot memory"; ktap_exit; }
+[ -n "$blocks" ] || { diag "no hidden block 8 GiB above boot memory (QEMU -m too small)"; not_ok "hidden blocks far from boot memory"; skip_all "no hidden blocks"; }
 diag "blocks:$blocks"
 snapshot /tmp/before
 bad=0

@@ -2,7 +2,7 @@
 # memory_hotplug.memmap_on_memory=1: the memmap of a probed block lives in
 # the block itself, so adding it costs (almost) no boot RAM; it removes cleanly.
 . /rig/lib.sh
-require_probe "memmap_on_memory"
+require_probe
 ktap_plan 5
 param=/sys/module/memory_hotplug/parameters/memmap_on_memory
 check_eq "memmap_on_memory enabled" "$(cat $param 2>/dev/null)" Y

@@ -3,7 +3,7 @@
 # offline it underneath the running program (its pages migrate), then the
 # program verifies every byte.
 . /rig/lib.sh
-require_probe "migration keeps data"
+require_probe
 ktap_plan 5
 set -- $(hidden_blocks)
 a=$1

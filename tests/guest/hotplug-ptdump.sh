@@ -3,7 +3,7 @@
 # after removal the range is gone from the kernel page tables and a read of
 # its old linear-map address fails cleanly (copy_from_kernel_nofault).
 . /rig/lib.sh
-require_probe "linear map permissions"
+require_probe
 ktap_plan 6
 [ -d /sys/kernel/debug/rig_peek ] || insmod /rig/kmod/rig_peek.ko
 set -- $(hidden_blocks)

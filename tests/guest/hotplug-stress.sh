@@ -4,7 +4,7 @@
 # No splat (the runner checks), no hang (the runner's timeout), page tables
 # and memory back to baseline.
 . /rig/lib.sh
-require_probe "hotplug under concurrency"
+require_probe
 cycles=$(rig_param cycles || echo 20)
 ktap_plan 4
 set -- $(hidden_blocks)

@@ -8,8 +8,7 @@ ktap_plan 7
 N=${N:-64}
 sysctl=/proc/sys/vm/hugetlb_optimize_vmemmap
 if [ ! -w $sysctl ]; then
-	skip "hvo" "no $sysctl (HUGETLB_PAGE_OPTIMIZE_VMEMMAP not built)"
-	ktap_exit
+	skip_all "no $sysctl (HUGETLB_PAGE_OPTIMIZE_VMEMMAP not built)"
 fi
 check_eq "hugetlb_free_vmemmap=on enabled it" "$(cat $sysctl)" 1
 hp=/proc/sys/vm/nr_hugepages

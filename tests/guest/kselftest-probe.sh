@@ -5,8 +5,7 @@
 ktap_plan 1
 t=/kselftest/memory-hotplug/probe-test.sh
 if [ ! -f $t ]; then
-	skip "probe-test.sh" "not in this kernel tree (the series is not applied)"
-	ktap_exit
+	skip_all "not in this kernel tree (the series is not applied)"
 fi
 sh $t >/tmp/probe-test.out 2>&1
 rc=$?

@@ -1,10 +1,15 @@
 # Helpers for the rig's guest tests (POSIX sh for BusyBox ash), sourced by each
-# test. Output is KTAP: a plan, one 'ok N desc' / 'not ok N desc' per check,
-# '# SKIP reason' for checks that cannot run; exit 0 pass, 1 fail, 4 skip.
+# test. Output is KTAP v1 (Documentation/dev-tools/ktap.rst): the version line
+# and a plan, one 'ok N desc' / 'not ok N desc' per check, '# SKIP reason'
+# for checks that cannot run; exit 0 pass, 1 fail, 4 skip. The number of
+# results must equal the plan: ktap_exit fails a test that ran short or long.
 KSFT_PASS=0 KSFT_FAIL=1 KSFT_SKIP=4
-_n=0 _fail=0 _pass=0 _skip=0
+_n=0 _fail=0 _pass=0 _skip=0 _plan=""
+_test=${0##*/}
+_test=${_test%.sh}
 
 ktap_plan() {
+	_plan=$1
 	echo "KTAP version 1"
 	echo "1..$1"
 }
@@ -22,6 +27,22 @@ not_ok() {
 skip() {
 	_n=$((_n + 1)); _skip=$((_skip + 1))
 	echo "ok $_n $1 # SKIP $2"
+}
+
+# skip_all REASON: the test cannot run here (a missing driver or interface).
+# Before the plan it is one skipped check (plan 1..1); after it, every check
+# the plan still expects is reported skipped, so the count stays the plan's.
+# Then exit (4 when nothing failed or passed).
+skip_all() {
+	if [ -z "$_plan" ]; then
+		ktap_plan 1
+		skip "$_test" "$1"
+	else
+		while [ "$_n" -lt "$_plan" ]; do
+			skip "$_test check $((_n + 1))" "$1"
+		done
+	fi
+	ktap_exit
 }
 
 # check DESC CMD...: 'ok' when CMD succeeds.
@@ -45,8 +66,19 @@ diag() {
 	echo "# $*"
 }
 
+# ktap_exit: the totals line, then the exit status. A test that printed no
+# plan, or whose number of results is not its plan, fails whatever its
+# results said (an early exit must not look like a pass).
 ktap_exit() {
-	echo "# totals: pass:$_pass fail:$_fail skip:$_skip"
+	echo "# totals: pass:$_pass fail:$_fail xfail:0 xpass:0 skip:$_skip error:0"
+	if [ -z "$_plan" ]; then
+		echo "# $_test: no plan was printed"
+		exit $KSFT_FAIL
+	fi
+	if [ "$_n" != "$_plan" ]; then
+		echo "# $_test: planned $_plan checks, ran $_n"
+		exit $KSFT_FAIL
+	fi
 	if [ "$_fail" -gt 0 ]; then exit $KSFT_FAIL; fi
 	if [ "$_pass" -eq 0 ] && [ "$_skip" -gt 0 ]; then exit $KSFT_SKIP; fi
 	exit $KSFT_PASS
@@ -180,10 +212,11 @@ snapshot() {
 	} >"$1"
 }
 
+# require_probe: skip the whole test (skip_all) on a kernel without the
+# series' probe/unprobe files.
 require_probe() {
 	if [ ! -w $MEMSYS/probe ] || [ ! -w $MEMSYS/unprobe ]; then
-		skip "$1" "no $MEMSYS/probe and unprobe (the series is not applied)"
-		ktap_exit
+		skip_all "no $MEMSYS/probe and unprobe (the series is not applied)"
 	fi
 }
 
@@ -332,16 +365,14 @@ qmp_refused() {
 }
 
 # require_pmem NAME: the pmem region the runner described (rig.pmem, from
-# suite.toml 'pmem') must be there: missing, it fails the test; a test booted
-# without one is skipped.
+# suite.toml 'pmem') must be there: missing, it fails the test (one failed
+# check, the rest of the plan skipped); a test booted without one is skipped.
 require_pmem() {
 	[ -d /sys/bus/nd/devices/region0 ] && return 0
 	if rig_param pmem >/dev/null; then
 		not_ok "$1: pmem region $(rig_param pmem) present (OF_PMEM, pmem-region node)"
-	else
-		skip "$1" "no pmem region (suite.toml 'pmem' not set)"
 	fi
-	ktap_exit
+	skip_all "no pmem region (suite.toml 'pmem' not set)"
 }
 
 # expect_err DESC ERRNO FILE VALUE: writing VALUE to FILE must fail with ERRNO

@@ -4,8 +4,7 @@
 . /rig/lib.sh
 ktap_plan 1
 if [ ! -d /sys/devices/system/memory ]; then
-	skip "mem-on-off-test.sh" "CONFIG_MEMORY_HOTPLUG not enabled in this kernel"
-	ktap_exit
+	skip_all "CONFIG_MEMORY_HOTPLUG not enabled in this kernel"
 fi
 before=$(grep -l online /sys/devices/system/memory/memory*/state | wc -l)
 /bin/bash /kselftest/memory-hotplug/mem-on-off-test.sh >/tmp/mem-on-off.out 2>&1

@@ -6,7 +6,7 @@
 # memtouch holds data (some of it on node 1, which has to migrate), then added
 # back with probe onto node 1, used, and removed once more.
 . /rig/lib.sh
-require_probe "movable_node"
+require_probe
 # Kernels with kmemleak get one more check: a scan after the removal.
 kml=0
 [ -w /sys/kernel/debug/kmemleak ] && kml=1

@@ -9,7 +9,7 @@
 . /rig/lib.sh
 MiB=1048576
 ktap_plan 13
-require_probe "pc-dimm hot-add through probe"
+require_probe
 
 
 # in_ram ADDR SIZE: /proc/iomem shows [ADDR, ADDR+SIZE) as System RAM.

@@ -9,8 +9,7 @@ MiB=1048576
 dev=vm1
 ktap_plan 12
 if [ ! -d /sys/bus/virtio/drivers/virtio_mem ]; then
-	skip "virtio-mem device hot-plug" "no virtio_mem driver in this kernel"
-	ktap_exit
+	skip_all "no virtio_mem driver in this kernel"
 fi
 total0=$(meminfo_kb MemTotal)
 nvirtio() { ls /sys/bus/virtio/drivers/virtio_mem | grep -c '^virtio'; }

@@ -15,8 +15,7 @@ dev=vm0
 ktap_plan 22
 
 if ! grep -q virtio_mem /proc/kallsyms 2>/dev/null && [ ! -d /sys/bus/virtio/drivers/virtio_mem ]; then
-	skip "virtio-mem grow and shrink" "no virtio_mem driver in this kernel"
-	ktap_exit
+	skip_all "no virtio_mem driver in this kernel"
 fi
 total0=$(meminfo_kb MemTotal)
 diag "boot MemTotal $total0 kB; device block-size $(qom_get $dev block-size), region $(memdev_field $dev max-size) bytes at $(hex "$(memdev_field $dev memaddr)")"

@@ -15,8 +15,7 @@ STALL_S=${STALL_S:-30}
 expect=$(rig_param scale_expect)
 ktap_plan 5
 if [ ! -d /sys/bus/virtio/drivers/virtio_mem ]; then
-	skip "virtio-mem scale" "no virtio_mem driver in this kernel"
-	ktap_exit
+	skip_all "no virtio_mem driver in this kernel"
 fi
 total0=$(meminfo_kb MemTotal)
 target=$((32 * GiB))

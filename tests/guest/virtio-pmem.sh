@@ -6,8 +6,7 @@
 . /rig/lib.sh
 ktap_plan 8
 if [ ! -d /sys/bus/virtio/drivers/virtio_pmem ]; then
-	skip "virtio-pmem" "no virtio_pmem driver in this kernel"
-	ktap_exit
+	skip_all "no virtio_pmem driver in this kernel"
 fi
 pmems() { ls /sys/block | grep '^pmem' | sort | xargs; }
 i=0
