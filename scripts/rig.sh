@@ -55,9 +55,34 @@ busybox) stage_deps; stage_busybox ;;
 build) build $PROFILES ;;
 check)
 	build $PROFILES
+	# The runner's own fault tests (fake QEMUs: hangs, stops, bad options,
+	# splats, short plans, signals) run beside the guests: they mostly wait.
+	t0=$(date +%s)
+	python3 "$TOP/tests/host/runner-faults.py" >"$LOGS/runner-faults.log" 2>&1 &
+	faults=$!
+	trap 'kill $faults 2>/dev/null' EXIT
 	echo "[tests    ] profiles: $PROFILES; modes: $MODES; matrix: $MATRIX; logs: build/logs/tests/"
-	exec python3 "$S/runner.py" run --profiles "$(csv $PROFILES)" --modes "$(csv $MODES)" \
-		--tests "${TESTS:-}" --jobs "${GUESTS:-2}" --matrix "$MATRIX"
+	set +e
+	python3 "$S/runner.py" run --profiles "$(csv $PROFILES)" --modes "$(csv $MODES)" \
+		--tests "${TESTS:-}" --jobs "${GUESTS:-2}" --matrix "$MATRIX" | tee "$LOGS/check.out"
+	rc=${PIPESTATUS[0]}
+	wait $faults
+	frc=$?
+	set -e
+	trap - EXIT
+	if [ "$frc" = 0 ]; then
+		printf '[%-9s] ok in %3ss  %s  log: build/logs/runner-faults.log\n' runner-faults \
+			"$(($(date +%s) - t0))" "$(grep -m1 -E '^# [0-9]+ checks' "$LOGS/runner-faults.log" || true)"
+	else
+		printf '[%-9s] FAILED (exit %s), log: build/logs/runner-faults.log\n' runner-faults "$frc"
+		grep -E '^not ok|^# ' "$LOGS/runner-faults.log" | tail -n 20
+		# The counts line stays last: the fault tests count as one failure.
+		counts=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$LOGS/check.out" | tail -n 1)
+		set -- ${counts:-0 passed, 0 failed, 0 skipped}
+		echo "$1 passed, $(($3 + 1)) failed, $5 skipped"
+		exit 1
+	fi
+	exit "$rc"
 	;;
 demo)
 	build "$PROFILE"
@@ -84,5 +109,10 @@ series-check)
 	exec bash "$S/series-check.sh"
 	;;
 export) exec bash "$S/export.sh" ;;
-*) die "usage: rig.sh deps|tree|qemu|busybox|build|check|demo|shell|soak|bench|series-check|export" ;;
+fresh-check)
+	# No stage_deps here: the point is that the fresh root's own 'make deps'
+	# installs everything (fresh-check.sh installs mmdebstrap on the host if missing).
+	exec bash "$S/fresh-check.sh"
+	;;
+*) die "usage: rig.sh deps|tree|qemu|busybox|build|check|demo|shell|soak|bench|series-check|export|fresh-check" ;;
 esac

@@ -183,7 +183,8 @@ def node_dtb(argv, mem_mib, node_mib, out):
 # Guests whose QEMU runs: killed, and their directories removed, when the
 # runner itself is interrupted or terminated.
 LIVE = set()
-LIVE_LOCK = threading.Lock()
+LIVE_LOCK = threading.RLock()
+STOPPING = False
 # Per-boot directories not yet removed (removed at exit unless KEEP=1).
 DIRS = set()
 
@@ -196,7 +197,9 @@ def remove_dirs():
 
 
 def on_signal(signum, frame):
+    global STOPPING
     with LIVE_LOCK:
+        STOPPING = True
         guests = list(LIVE)
     for g in guests:
         if g.proc and g.proc.poll() is None:
@@ -206,8 +209,11 @@ def on_signal(signum, frame):
             g.proc.wait(KILL_GRACE)
         except subprocess.TimeoutExpired:
             pass
-        if not KEEP:
-            shutil.rmtree(g.dir, ignore_errors=True)
+    # Held until os._exit: no worker makes a boot directory from here on.
+    LIVE_LOCK.acquire()
+    if not KEEP:
+        for d in list(DIRS):
+            shutil.rmtree(d, ignore_errors=True)
     print(f"# runner: {signal.Signals(signum).name}: killed {len(guests)} QEMU(s)", file=sys.stderr, flush=True)
     os._exit(128 + signum)
 
@@ -219,12 +225,13 @@ class Guest:
         self.profile, self.mode, self.test = profile, mode, test
         self.log_path = log_path
         os.makedirs(TMP, exist_ok=True)
-        self.dir = tempfile.mkdtemp(prefix="rig-", dir=TMP)
-        if len(self.dir) > 90:
-            # AF_UNIX socket paths are limited to 107 bytes.
-            os.rmdir(self.dir)
-            self.dir = tempfile.mkdtemp(prefix="rig-")
-        DIRS.add(self.dir)
+        with LIVE_LOCK:
+            self.dir = tempfile.mkdtemp(prefix="rig-", dir=TMP)
+            if len(self.dir) > 90:
+                # AF_UNIX socket paths are limited to 107 bytes.
+                os.rmdir(self.dir)
+                self.dir = tempfile.mkdtemp(prefix="rig-")
+            DIRS.add(self.dir)
         self.qmp_path = os.path.join(self.dir, "qmp.sock")
         self.ctl_path = os.path.join(self.dir, "ctl.sock")
         self.lines = []
@@ -331,7 +338,7 @@ class Guest:
                 s.connect(self.qmp_path)
                 self.qmp_sock, self.qmp = s, s.makefile("rw")
                 json.loads(self.qmp.readline())  # greeting
-                r = self.qmp_cmd({"execute": "qmp_capabilities"})
+                r = self.qmp_cmd({"execute": "qmp_capabilities"}, timeout=max(0.1, deadline - time.time()))
                 if "error" in r:
                     raise RuntimeError(f"qmp_capabilities: {r['error'].get('desc')}")
                 s.settimeout(QMP_TIMEOUT)
@@ -399,8 +406,11 @@ class Guest:
                 self.log(f"[rig.ctl] {arg} -> {json.dumps(reply)}")
             else:
                 reply = {"error": {"class": "RigError", "desc": f"unknown request {verb}"}}
-            f.write(json.dumps(reply) + "\n")
-            f.flush()
+            try:
+                f.write(json.dumps(reply) + "\n")
+                f.flush()
+            except OSError:
+                break
 
     # --- console ----------------------------------------------------------
     def log(self, line):
@@ -441,12 +451,14 @@ class Guest:
         start = time.time()
         argv = self.argv()
         self.logf.write("# " + shlex.join(argv) + "\n")
-        try:
-            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                         stderr=subprocess.STDOUT)
-        except OSError as e:
-            return {}, False, f"QEMU failed to start: {e}"
         with LIVE_LOCK:
+            if STOPPING:
+                return {}, False, "runner interrupted"
+            try:
+                self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                             stderr=subprocess.STDOUT)
+            except OSError as e:
+                return {}, False, f"QEMU failed to start: {e}"
             LIVE.add(self)
         con = threading.Thread(target=self.console_loop, daemon=True)
         con.start()
@@ -461,7 +473,9 @@ class Guest:
         except (RuntimeError, OSError, ValueError) as e:
             finish()
             return {}, False, f"QEMU failed to start ({e}); exit code {self.proc.poll()}"
-        status = self.qmp_cmd({"execute": "query-status"})
+        # Bounded by the test's time, not only by QMP_TIMEOUT.
+        status = self.qmp_cmd({"execute": "query-status"},
+                              timeout=max(1.0, min(QMP_TIMEOUT, start + timeout - time.time())))
         self.log(f"[qmp] query-status -> {json.dumps(status)}")
         threading.Thread(target=self.ctl_loop, daemon=True).start()
         timed_out = False
@@ -751,11 +765,11 @@ def cmd_run(args):
             elif r["verdict"] == "skip":
                 lines.append(f"ok {i} {r['name']} # SKIP {ktap_text(r['reason'])}")
             elif r["verdict"] == "xfail":
-                lines.append(f"not ok {i} {r['name']} # XFAIL {r['reason']} {log}")
+                lines.append(f"not ok {i} {r['name']} # XFAIL {ktap_text(r['reason'])} {log}")
             elif r["directive"]:
-                lines.append(f"not ok {i} {r['name']} # {r['directive']} {r['reason']} {log}")
+                lines.append(f"not ok {i} {r['name']} # {r['directive']} {ktap_text(r['reason'])} {log}")
             else:
-                lines.append(f"not ok {i} {r['name']} # {r['reason']} {log}")
+                lines.append(f"not ok {i} {r['name']} # {ktap_text(r['reason'])} {log}")
             print("\n".join(lines), flush=True)
             ktap += lines
             if r["verdict"] not in ("pass", "skip"):
@@ -775,8 +789,9 @@ def cmd_run(args):
     with open(ktap_path, "w") as f:
         f.write("\n".join(ktap) + "\n")
     write_junit(os.path.join(BUILD, "results.xml"), runs, time.time() - t_start)
-    print(f"# {len(plan)} runs in {time.time() - t_start:.0f}s; consoles in build/logs/tests/, "
-          f"verdicts in build/results.json (JUnit: build/results.xml, KTAP: build/results.ktap)")
+    rel = os.path.relpath(BUILD, TOP)
+    print(f"# {len(plan)} runs in {time.time() - t_start:.0f}s; consoles in {rel}/logs/tests/, "
+          f"verdicts in {rel}/results.json (JUnit: {rel}/results.xml, KTAP: {rel}/results.ktap)")
     print(f"# checks: {sum(leaves.values())}: passed: {leaves['pass']}, failed: {leaves['fail']}, "
           f"skipped: {leaves['skip']}")
     bad = 0
@@ -841,7 +856,7 @@ def kunit_check(kunit_py, ktap_path, runs, leaves):
     plain = re.sub(r"\x1b\[[0-9;]*m", "", r.stdout)
     m = re.search(r"Testing complete\. (Ran \d+ tests:.*)", plain)
     if r.returncode not in (0, 1) or not m or r2.returncode != 0:
-        print(f"# kunit.py parse: failed to run (exit {r.returncode}; log: build/logs/kunit-parse.log)"
+        print(f"# kunit.py parse: failed to run (exit {r.returncode}; log: {os.path.relpath(BUILD, TOP)}/logs/kunit-parse.log)"
               f" {r2.stderr.strip()[-300:]}")
         return 1
     line = m.group(1).strip()
