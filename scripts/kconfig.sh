@@ -20,12 +20,33 @@ kmake() {
 
 mkdir -p "$out"
 kmake -s defconfig
+cp "$out/.config" "$out/.config.defconfig"
+
+# trial_config FRAGMENT...: defconfig with the fragments merged, as Kconfig
+# resolves it; prints the path of the .config. A fragment's rig-requires is
+# checked against the profile's trial config: the symbol may be selected only
+# once a fragment chose something (e.g. ARCH_ENABLE_MEMORY_HOTPLUG needs the
+# SPARSEMEM_VMEMMAP that virt.config asks for).
+trial_config() {
+	local t=$out/.trial
+	rm -rf "$t"
+	mkdir -p "$t"
+	# shellcheck disable=SC2068
+	(cd "$t" && "$src/scripts/kconfig/merge_config.sh" -m -O "$t" "$out/.config.defconfig" $@) >/dev/null
+	make -C "$src" O="$t" ARCH=riscv CROSS_COMPILE=riscv64-linux-gnu- -s olddefconfig >/dev/null
+	echo "$t/.config"
+}
 use=""
+trial=""
 for f in $frags; do
 	file=$TOP/configs/$f.config
 	[ -f "$file" ] || die "profile $profile: no fragment configs/$f.config"
 	req=$(sed -n 's/^# rig-requires: *//p' "$file")
-	if [ -n "$req" ] && ! grep -q "^CONFIG_$req=y" "$out/.config"; then
+	if [ -n "$req" ] && [ -z "$trial" ]; then
+		# shellcheck disable=SC2046
+		trial=$(trial_config $(for g in $frags; do echo "$TOP/configs/$g.config"; done))
+	fi
+	if [ -n "$req" ] && ! grep -q "^CONFIG_$req=y" "$trial"; then
 		echo "configs/$f.config: not merged, this tree does not provide CONFIG_$req (series not applied?)"
 		continue
 	fi
@@ -52,6 +73,7 @@ done
 # shellcheck disable=SC2086
 (cd "$out" && "$src/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" $use) >/dev/null
 kmake -s olddefconfig
+rm -rf "$out/.trial" "$out/.config.defconfig"
 
 # Every option requested must be in the final .config as requested.
 bad=0
