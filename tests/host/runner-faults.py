@@ -37,6 +37,9 @@ WORK = os.path.join(TOP, "build", "host-faults")
 KUNIT_PY = os.path.join(TOP, "build", "linux", "tools", "testing", "kunit", "kunit.py")
 KEEP = os.environ.get("KEEP", "") not in ("", "0")
 VERBOSE = os.environ.get("V", "") not in ("", "0")
+# Every fake this run starts carries this in its environment: another run of
+# this harness on the machine (a fresh-check root shares /proc) is not ours.
+TOKEN = f"{os.getpid()}-{time.time_ns()}"
 RUNNER_BOUND = 100  # seconds a whole runner invocation may take here
 
 # scenario: (expected top-level result, a regex the text after its " # " must
@@ -86,9 +89,18 @@ def fake_pids():
                 argv = f.read().split(b"\0")
         except OSError:
             continue
-        if len(argv) > 1 and FAKE.encode() in argv[:2]:
+        if len(argv) > 1 and FAKE.encode() in argv[:2] and ours(d):
             pids.append(int(d))
     return pids
+
+
+def ours(pid):
+    """The process was started by this run (RIG_FAKE_TOKEN in its environment)."""
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            return f"RIG_FAKE_TOKEN={TOKEN}".encode() in f.read().split(b"\0")
+    except OSError:
+        return False
 
 
 def proc_state(pid):
@@ -136,7 +148,7 @@ def leftovers(rig_tmp):
 
 
 def env_for(build, rig_tmp):
-    env = dict(os.environ, BUILD=build, RIG_TMP=rig_tmp, RIG_QEMU=FAKE,
+    env = dict(os.environ, BUILD=build, RIG_TMP=rig_tmp, RIG_QEMU=FAKE, RIG_FAKE_TOKEN=TOKEN,
                OPENSBI_FW=os.path.join(build, "fw_dynamic.bin"),
                RIG_FAKE_QEMU_MAX_S="120", PYTHONDONTWRITEBYTECODE="1")
     for k in ("KEEP", "RIG_APPEND", "RIG_QMP_TIMEOUT"):
@@ -423,9 +435,6 @@ def scenario_of(pid):
 
 def main():
     t0 = time.monotonic()
-    if fake_pids():
-        print(f"# fake QEMU processes already run (pids {fake_pids()}): another run of this?", file=sys.stderr)
-        return 2
     shutil.rmtree(WORK, ignore_errors=True)
     os.makedirs(WORK)
     kunit = os.path.exists(KUNIT_PY)

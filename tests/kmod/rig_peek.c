@@ -103,6 +103,12 @@ static void count_pud(pud_t *pudp, struct pt_count *c)
 	for (i = 0; i < PTRS_PER_PUD; i++) {
 		pud_t pud = READ_ONCE(pudp[i]);
 
+		/*
+		 * The walk is long on Sv57 under KASAN (tens of seconds on a
+		 * loaded TCG host): let the single vCPU's RCU and others run.
+		 */
+		cond_resched();
+
 		if (pud_present(pud) && !pud_leaf(pud))
 			count_pmd(pud_pgtable(pud), c);
 	}

@@ -1,0 +1,136 @@
+#!/bin/bash
+# build-matrix.sh [CONFIG...]: build the series (build/linux at HEAD) in the
+# configurations the rig's own kernels do not cover, and print a table:
+# configuration x result. Each build goes to build/matrix/NAME, its log to
+# build/logs/matrix-NAME.log. Without arguments every configuration is built.
+#
+#   riscv64-flatmem      riscv defconfig as it is (FLATMEM, no fragments)
+#   riscv64-sparse-novm  defconfig + SPARSEMEM without SPARSEMEM_VMEMMAP, with
+#                        MEMORY_HOTPLUG/HOTREMOVE requested: must link, and
+#                        hotplug must be refused by Kconfig (the hooks need
+#                        the vmemmap)
+#   riscv32              rv32_defconfig
+#   riscv64-nommu        nommu_virt_defconfig
+#   default debug kasan  the rig's profiles (configs/profiles)
+#   x86_64 arm64         defconfig + MEMORY_HOTPLUG/HOTREMOVE, ZONE_DEVICE,
+#                        dax/kmem and virtio-mem: the generic code the series
+#                        touches (drivers/base, drivers/dax, drivers/virtio,
+#                        mm) built for other architectures (x86_64 with
+#                        Debian's native gcc, arm64 with gcc-aarch64-linux-gnu)
+. "$(dirname "$0")/lib.sh"
+
+src=${MATRIX_SRC:-$BUILD/linux}
+base=$BUILD/matrix
+export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$TOP} CCACHE_NOHASHDIR=1
+export KBUILD_BUILD_TIMESTAMP="Thu Jan  1 00:00:00 UTC 2026"
+export KBUILD_BUILD_USER=rig KBUILD_BUILD_HOST=riscv-mhp-rig
+ALL="riscv64-flatmem riscv64-sparse-novm riscv32 riscv64-nommu default debug kasan x86_64 arm64"
+[ -d "$src" ] || die "no $src: run 'make tree'"
+configs=${*:-$ALL}
+for c in $configs; do
+	case " $ALL " in *" $c "*) ;; *) die "unknown matrix configuration '$c' (known: $ALL)" ;; esac
+done
+
+# kb ARCH OUT ARGS...: kbuild with ccache for that architecture.
+kb() {
+	local arch=$1 out=$2 cross cc
+	shift 2
+	case $arch in
+	riscv) cross=riscv64-linux-gnu- ;;
+	arm64) cross=aarch64-linux-gnu- ;;
+	x86) cross=x86_64-linux-gnu- ;;
+	esac
+	cc=${cross}gcc
+	command -v "$cc" >/dev/null || die "$cc not found (Debian package gcc-${cross%-})"
+	make -C "$src" O="$out" ARCH="$arch" CROSS_COMPILE="$cross" CC="ccache $cc" -j"$JOBS" "$@"
+}
+
+# with OUT OPTION...: set options in OUT/.config (=y, =n, =m) and resolve.
+with() {
+	local out=$1 arch=$2 o
+	shift 2
+	for o in "$@"; do
+		case $o in
+		*=n) "$src/scripts/config" --file "$out/.config" --disable "${o%=n}" ;;
+		*=m) "$src/scripts/config" --file "$out/.config" --module "${o%=m}" ;;
+		*) "$src/scripts/config" --file "$out/.config" --enable "${o%=y}" ;;
+		esac
+	done
+	kb "$arch" "$out" -s olddefconfig
+}
+
+GENERIC="MEMORY_HOTPLUG=y MEMORY_HOTREMOVE=y SPARSEMEM_VMEMMAP=y ZONE_DEVICE=y
+DEV_DAX=y DEV_DAX_KMEM=y VIRTIO_MEM=y MHP_MEMMAP_ON_MEMORY=y"
+
+# build_one NAME: configure and build; prints the result column.
+build_one() {
+	local name=$1 out=$base/$1
+	mkdir -p "$out"
+	case $name in
+	riscv64-flatmem)
+		kb riscv "$out" -s defconfig
+		kb riscv "$out" Image modules
+		;;
+	riscv64-sparse-novm)
+		kb riscv "$out" -s defconfig
+		with "$out" riscv SPARSEMEM_MANUAL=y SPARSEMEM_VMEMMAP=n MEMORY_HOTPLUG=y MEMORY_HOTREMOVE=y
+		grep -q '^CONFIG_SPARSEMEM=y' "$out/.config" || { echo "SPARSEMEM not set"; return 1; }
+		! grep -q '^CONFIG_SPARSEMEM_VMEMMAP=y' "$out/.config" || { echo "SPARSEMEM_VMEMMAP still set"; return 1; }
+		kb riscv "$out" Image modules
+		if grep -q '^CONFIG_MEMORY_HOTPLUG=y' "$out/.config"; then
+			echo "note: MEMORY_HOTPLUG=y without SPARSEMEM_VMEMMAP"
+		else
+			echo "note: MEMORY_HOTPLUG refused by Kconfig"
+		fi
+		;;
+	riscv32)
+		kb riscv "$out" -s rv32_defconfig
+		kb riscv "$out" Image modules
+		;;
+	riscv64-nommu)
+		kb riscv "$out" -s nommu_virt_defconfig
+		kb riscv "$out" vmlinux
+		;;
+	default|debug|kasan)
+		bash "$TOP/scripts/kconfig.sh" "$name" "$out" "$src"
+		kb riscv "$out" Image modules
+		;;
+	x86_64)
+		kb x86 "$out" -s x86_64_defconfig
+		# shellcheck disable=SC2086
+		with "$out" x86 $GENERIC
+		kb x86 "$out" bzImage modules
+		;;
+	arm64)
+		kb arm64 "$out" -s defconfig
+		# shellcheck disable=SC2086
+		with "$out" arm64 $GENERIC
+		kb arm64 "$out" Image modules
+		;;
+	esac
+}
+
+fail=0
+rows=""
+for c in $configs; do
+	log=$LOGS/matrix-$c.log
+	start=$(date +%s)
+	printf '[matrix   ] %-20s ...\r' "$c"
+	if (set -e; build_one "$c") >"$log" 2>&1; then
+		res="ok"
+	else
+		res="FAILED"
+		fail=1
+	fi
+	note=$(sed -n 's/^note: //p' "$log" | tail -n 1)
+	linkerr=$(grep -m1 -E 'undefined reference|Error [0-9]' "$log" || true)
+	t=$(($(date +%s) - start))
+	printf '[matrix   ] %-20s %-6s in %4ss  log: %s\n' "$c" "$res" "$t" "${log#"$TOP"/}"
+	rows="$rows$(printf '%-20s | %-6s | %s' "$c" "$res" "${note:-${linkerr:-}}")"$'\n'
+done
+echo
+echo "configuration        | result | note"
+echo "---------------------|--------|-----"
+printf '%s' "$rows"
+[ "$fail" = 0 ] || die "build matrix: a configuration failed (logs: build/logs/matrix-*.log)"
