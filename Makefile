@@ -6,17 +6,19 @@
 #   make series-check   build + W=1 + checkpatch --strict for every patch
 #   make soak     1000 hot-add/remove cycles per paging mode
 #   make bench    hot(un)plug latency and memory figures per paging mode
+#   make fresh-check    the README's commands on a fresh minimal Debian 12 root (mmdebstrap, chroot):
+#                 make deps tree, then make check on one test; KEEP=1 keeps the root (build/fresh/root)
 # Variables: PROFILES="default debug kasan" MATRIX=ci|full PROFILE=default MODES="sv39 sv48 sv57"
-#            MODE=sv57 TESTS=a,b JOBS=N GUESTS=2 V=1 MEM=2G APPEND="..." NODE=1G
+#            MODE=sv57 TESTS=a,b JOBS=N GUESTS=2 V=1 MEM=2G APPEND="..." NODE=1G KEEP=1
 SHELL := /bin/bash
-export PROFILES PROFILE MODES MATRIX MODE TESTS JOBS GUESTS V MEM APPEND FORCE CYCLES NODE
+export PROFILES PROFILE MODES MATRIX MODE TESTS JOBS GUESTS V MEM APPEND FORCE CYCLES NODE KEEP MATRIX_CONFIGS
 export LINUX_VERSION LINUX_SHA256
 
-.PHONY: all deps tree qemu busybox build check demo shell soak bench series-check export clean distclean
+.PHONY: all deps tree qemu busybox build check demo shell soak bench series-check export fresh-check clean distclean
 
 all: check
 
-deps tree qemu busybox build check demo shell soak bench series-check export:
+deps tree qemu busybox build check demo shell soak bench series-check export fresh-check:
 	@bash scripts/rig.sh $@
 
 clean:

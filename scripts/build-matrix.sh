@@ -26,6 +26,10 @@ export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$TOP} CCACHE_NOHASHDIR=1
 export KBUILD_BUILD_TIMESTAMP="Thu Jan  1 00:00:00 UTC 2026"
 export KBUILD_BUILD_USER=rig KBUILD_BUILD_HOST=riscv-mhp-rig
 ALL="riscv64-flatmem riscv64-sparse-novm riscv32 riscv64-nommu default debug kasan x86_64 arm64"
+if [ "${1:-}" = --list ]; then
+	echo "$ALL"
+	exit 0
+fi
 [ -d "$src" ] || die "no $src: run 'make tree'"
 configs=${*:-$ALL}
 for c in $configs; do
@@ -42,7 +46,12 @@ kb() {
 	x86) cross=x86_64-linux-gnu- ;;
 	esac
 	cc=${cross}gcc
-	command -v "$cc" >/dev/null || die "$cc not found (Debian package gcc-${cross%-})"
+	if ! command -v "$cc" >/dev/null; then
+		[ "$(id -u)" = 0 ] || die "$cc not found: install Debian's gcc-${cross%-}"
+		echo "installing gcc-${cross%-} (Debian package) for $arch"
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "gcc-${cross%-}" >&2 ||
+			die "apt-get install gcc-${cross%-} failed"
+	fi
 	make -C "$src" O="$out" ARCH="$arch" CROSS_COMPILE="$cross" CC="ccache $cc" -j"$JOBS" "$@"
 }
 

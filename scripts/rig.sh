@@ -20,6 +20,10 @@ case $MATRIX in ci|full) ;; *) die "MATRIX must be 'ci' or 'full', got '$MATRIX'
 case ${JOBS} in ''|*[!0-9]*|0) die "JOBS must be a positive number, got '$JOBS'" ;; esac
 case ${GUESTS:-2} in ''|*[!0-9]*|0) die "GUESTS must be a positive number, got '$GUESTS'" ;; esac
 case ${CYCLES:-1000} in ''|*[!0-9]*|0) die "CYCLES must be a positive number, got '$CYCLES'" ;; esac
+known_matrix=$(bash "$TOP/scripts/build-matrix.sh" --list)
+for c in ${MATRIX_CONFIGS:-}; do
+	case " $known_matrix " in *" $c "*) ;; *) die "unknown MATRIX_CONFIGS entry '$c' (known: $known_matrix)" ;; esac
+done
 known_tests=$(sed -n 's/^name = "\(.*\)"$/\1/p' "$TOP/tests/suite.toml" | xargs)
 for t in $(echo "${TESTS:-}" | tr ',' ' '); do
 	case " $known_tests " in *" $t "*) ;; *) die "unknown test '$t' (known: $known_tests)" ;; esac

@@ -4,7 +4,10 @@
 #   - build Image and modules with the 'default' profile (hotplug config on);
 #   - count W=1 warnings in the directories the series touches, and fail if a
 #     patch adds any;
-#   - run scripts/checkpatch.pl --strict on the patch file.
+#   - run scripts/checkpatch.pl --strict on the patch file;
+# then the whole series in the build matrix (scripts/build-matrix.sh): riscv64
+# FLATMEM defconfig, SPARSEMEM without VMEMMAP, rv32, nommu, the rig's
+# profiles, x86_64 and arm64 with memory hotplug.
 . "$(dirname "$0")/lib.sh"
 
 tree=$BUILD/linux
@@ -74,3 +77,8 @@ done
 git -C "$tree" worktree remove --force "$wt"
 [ "$fail" = 0 ] || die "series-check failed (logs: build/logs/series-*.log)"
 echo "series-check: all $i patches build, add no W=1 warnings and pass checkpatch --strict"
+
+# The whole series in the configurations the rig's kernels do not cover
+# (MATRIX_CONFIGS selects some; see scripts/build-matrix.sh).
+# shellcheck disable=SC2086
+bash "$TOP/scripts/build-matrix.sh" ${MATRIX_CONFIGS:-}

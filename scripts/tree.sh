@@ -46,6 +46,9 @@ else
 	echo "unpacking $LINUX_TARBALL"
 	tar -C "$tree.tmp" --strip-components=1 -xf "$LINUX_TARBALL"
 	git -C "$tree.tmp" init -q
+	# No automatic 'git gc' in the background: it would compete with the
+	# kernel builds that follow (and outlive the stage that started it).
+	git -C "$tree.tmp" config gc.auto 0
 	git -C "$tree.tmp" add -A -f  # Debian's top-level .gitignore ignores everything
 	# Fixed identity and dates: the base commit's id depends only on the
 	# tarball, so 'base-commit:' in the exported series means the same tree
