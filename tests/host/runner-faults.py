@@ -181,14 +181,20 @@ def run_runner(argv, env, bound=RUNNER_BOUND):
     t0 = time.monotonic()
     p = subprocess.Popen(argv, cwd=TOP, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          text=True, start_new_session=True)
+    so, se, rc = wait_or_kill(p, bound)
+    return rc, so, se, time.monotonic() - t0
+
+
+def wait_or_kill(p, bound):
+    """(stdout, stderr, exit status) of p, or its output and None when it
+    did not exit within bound seconds and was killed."""
     try:
         so, se = p.communicate(timeout=bound)
-        rc = p.returncode
+        return so, se, p.returncode
     except subprocess.TimeoutExpired:
         p.kill()
         so, se = p.communicate()
-        rc = None
-    return rc, so, se, time.monotonic() - t0
+        return so, se, None
 
 
 def top_results(stdout):
@@ -335,16 +341,7 @@ def signal_run(signum, tests, label):
     up = len(fake_pids())
     time.sleep(3)
     states = [proc_state(x) for x in fake_pids()]
-    t1 = time.monotonic()
-    p.send_signal(signum)
-    try:
-        so, se = p.communicate(timeout=8)
-        rc = p.returncode
-    except subprocess.TimeoutExpired:
-        p.kill()
-        so, se = p.communicate()
-        rc = None
-    took = time.monotonic() - t1
+    so, se, rc, took = signal_and_wait(p, signum)
     name = signal.Signals(signum).name
     check(up == want, f"{label}: {want} fake QEMU(s) up before the {name}",
           [f"{up} up; states after 3 s: {states}"])
@@ -393,16 +390,7 @@ def signal_storm(n=10):
         while not fake_pids() and p.poll() is None and time.monotonic() - t0 < 10:
             time.sleep(0.02)
         time.sleep(delay)
-        t1 = time.monotonic()
-        p.send_signal(signal.SIGTERM)
-        try:
-            _, se = p.communicate(timeout=8)
-            rc = p.returncode
-        except subprocess.TimeoutExpired:
-            p.kill()
-            _, se = p.communicate()
-            rc = None
-        took = time.monotonic() - t1
+        _, se, rc, took = signal_and_wait(p, signal.SIGTERM)
         said = (se.strip().splitlines() or [""])[-1]
         if rc != 143 or took >= 5:
             slow.append(f"SIGTERM after {delay:.2f}s: exit {rc} after {took:.1f}s; {said}")
@@ -422,6 +410,15 @@ def signal_storm(n=10):
     new = tmp_rig_dirs() - tmp_before
     check(not dirs and not new, f"storm: no per-boot directory outlives the runner ({n} SIGTERMs mid-run)",
           dirs + sorted(new))
+
+
+def signal_and_wait(p, signum):
+    """Send the runner signum; (stdout, stderr, exit status or None when it
+    had to be killed after 8 s, seconds it took to exit)."""
+    t1 = time.monotonic()
+    p.send_signal(signum)
+    so, se, rc = wait_or_kill(p, 8)
+    return so, se, rc, time.monotonic() - t1
 
 
 def scenario_of(pid):
