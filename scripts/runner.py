@@ -544,9 +544,10 @@ def guest_ktap(lines, name):
     """What guest test NAME printed between RIG-BEGIN and RIG-END: its plan
     (None when it printed none), its results as (ok, number, rest) and its
     diagnostic lines, in order, as ('diag', line) / ('result', (ok, n, rest)),
-    and the problems a parser would trip on (a second plan or version line,
-    results out of sequence)."""
+    the problems a parser would trip on (a second plan or version line,
+    results out of sequence), and the reason of a '1..0 # SKIP' plan."""
     items, plan, problems, inside = [], None, [], False
+    skip_reason = None
     for line in lines:
         if line.startswith(f"RIG-BEGIN {name}"):
             inside = True
@@ -566,12 +567,16 @@ def guest_ktap(lines, name):
                 problems.append("a second plan line")
             else:
                 plan = int(PLAN.match(line).group(1))
+                # '1..0 # SKIP reason': the whole test was skipped.
+                sm = re.match(r"^1\.\.0 # SKIP\b ?(.*)$", line)
+                if sm:
+                    skip_reason = sm.group(1).strip() or "skipped"
         elif line.startswith("KTAP version"):
             if any(k == "result" for k, _ in items) or plan is not None:
                 problems.append("a KTAP version line after the plan")
         elif line.startswith("# "):
             items.append(("diag", line))
-    return plan, items, problems
+    return plan, items, problems, skip_reason
 
 
 def ktap_text(s):
@@ -671,7 +676,7 @@ def cmd_run(args):
             g = Guest(p, m, t, log)
             rcs, timed_out, err = g.run(timeout)
         splats = g.splats()
-        gplan, items, problems = guest_ktap(g.lines, t["guest"])
+        gplan, items, problems, skip_all = guest_ktap(g.lines, t["guest"])
         gres = [v for k, v in items if k == "result"]
         rc = rcs.get(t["guest"])
         reason, directive = None, ""
@@ -692,10 +697,12 @@ def cmd_run(args):
             verdict, reason = "fail", f"guest test ran {len(gres)} checks, its plan has {gplan} (exit {rc})"
         elif problems:
             verdict, reason = "fail", "guest KTAP: " + "; ".join(problems)
+        elif gplan == 0 and not (skip_all and rc == 4):
+            verdict, reason = "fail", f"guest test planned no checks and did not skip (exit {rc})"
         elif rc == 4:
             verdict = "skip"
             skips = [r[2].split("# SKIP", 1)[1].strip() for r in gres if "# SKIP" in r[2]]
-            reason = skips[0] if skips else "guest test skipped"
+            reason = skip_all or (skips[0] if skips else "guest test skipped")
         elif rc != 0:
             verdict, reason = "fail", f"guest test exited {rc}"
         elif any(not r[0] for r in gres):
