@@ -13,9 +13,10 @@
 #   riscv64-nommu        nommu_virt_defconfig
 #   default debug kasan  the rig's profiles (configs/profiles)
 #   x86_64 arm64         defconfig + MEMORY_HOTPLUG/HOTREMOVE, ZONE_DEVICE,
-#                        dax/kmem and virtio-mem: the generic code the series
-#                        touches (drivers/base, drivers/dax, drivers/virtio,
-#                        mm) built for other architectures (x86_64 with
+#                        dax/kmem, virtio-mem and KASAN: the generic code the
+#                        series touches (drivers/base, drivers/dax,
+#                        drivers/virtio, mm, mm/kasan) built for other
+#                        architectures (x86_64 with
 #                        Debian's native gcc, arm64 with gcc-aarch64-linux-gnu)
 . "$(dirname "$0")/lib.sh"
 
@@ -69,8 +70,9 @@ with() {
 	kb "$arch" "$out" -s olddefconfig
 }
 
+# KASAN: the series' mm/kasan/init.c change is built there too.
 GENERIC="MEMORY_HOTPLUG=y MEMORY_HOTREMOVE=y SPARSEMEM_VMEMMAP=y ZONE_DEVICE=y
-DEV_DAX=y DEV_DAX_KMEM=y VIRTIO_MEM=y MHP_MEMMAP_ON_MEMORY=y"
+DEV_DAX=y DEV_DAX_KMEM=y VIRTIO_MEM=y MHP_MEMMAP_ON_MEMORY=y KASAN=y"
 
 # build_one NAME: configure and build; prints the result column.
 build_one() {

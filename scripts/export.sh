@@ -27,8 +27,10 @@ if [ -n "$desc" ]; then
 	git -C "$tree" config "branch.$branch.description" "$desc"
 fi
 tmp=$(mktemp -d)
+prefix=PATCH
+[ "${SERIES_VERSION:-1}" = 1 ] || prefix="PATCH v$SERIES_VERSION"
 git -C "$tree" format-patch -q --cover-letter --cover-from-description=subject \
-	--base=base --no-signature -o "$tmp" base..HEAD
+	--subject-prefix="$prefix" --base=base --no-signature -o "$tmp" base..HEAD
 rm -f "$dir"/*.patch
 mkdir -p "$dir"
 mv "$tmp"/*.patch "$dir/"

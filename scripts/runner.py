@@ -66,6 +66,11 @@ SPLAT = re.compile(
     r"|detected stall|general protection)")
 
 
+# Splats after which the guest's test rarely finishes.
+FATAL = re.compile(r"(kernel BUG at|Kernel BUG|\bOops\b|Kernel panic|Unable to handle kernel)")
+FATAL_GRACE = 30
+
+
 def die(msg):
     print(f"error: {msg}", file=sys.stderr)
     sys.exit(2)
@@ -89,8 +94,9 @@ def load_suite():
     for t in suite.get("test", []):
         merged = dict(defaults)
         merged.update(t)
-        # The profiles the test names itself (MATRIX=ci uses them).
-        merged["own_profiles"] = t.get("profiles", []) + t.get("ci_profiles", [])
+        # The profiles after the first that run the test with MATRIX=ci:
+        # ci_profiles, else those the test names itself.
+        merged["own_profiles"] = t.get("ci_profiles", t.get("profiles", []))
         tests.append(merged)
     return tests
 
@@ -214,7 +220,13 @@ def on_signal(signum, frame):
     if not KEEP:
         for d in list(DIRS):
             shutil.rmtree(d, ignore_errors=True)
-    print(f"# runner: {signal.Signals(signum).name}: killed {len(guests)} QEMU(s)", file=sys.stderr, flush=True)
+    # os.write, not print: the signal may have interrupted the main thread
+    # inside a print to stderr, and a second one into the same buffered
+    # stream raises "reentrant call" instead of exiting.
+    try:
+        os.write(2, f"# runner: {signal.Signals(signum).name}: killed {len(guests)} QEMU(s)\n".encode())
+    except OSError:
+        pass
     os._exit(128 + signum)
 
 
@@ -479,7 +491,21 @@ class Guest:
         self.log(f"[qmp] query-status -> {json.dumps(status)}")
         threading.Thread(target=self.ctl_loop, daemon=True).start()
         timed_out = False
+        seen, fatal_at = 0, None
         while self.proc.poll() is None:
+            # After an oops the guest's test is usually stuck (a task died
+            # holding locks): give it FATAL_GRACE seconds to finish, then
+            # stop, rather than wait for the whole timeout. The splat fails
+            # the run either way.
+            if fatal_at is None:
+                lines = self.lines[seen:]
+                seen += len(lines)
+                if any(FATAL.search(l) for l in lines):
+                    fatal_at = time.time()
+            elif time.time() - fatal_at > FATAL_GRACE:
+                self.log(f"[rig] kernel oops, no end of the test {FATAL_GRACE}s later: killing QEMU")
+                self.log_cpu_state()
+                break
             # An intermittent hang before the kernel prints anything (seen in
             # about 1 of 100 boots, cause unknown): report it as such.
             # Any printk line counts as output: with memblock=debug the ring
@@ -623,19 +649,17 @@ def cmd_run(args):
                 if p not in t.get("profiles", [p]) or m not in t.get("modes", [m]):
                     continue
                 if args.matrix == "ci":
-                    # CI matrix: the first profile runs every test on every
-                    # mode (or on its ci_modes). The others run only the tests
-                    # that name them: in ci_profiles on every mode, in
-                    # profiles on one mode, taken in turn, so that each mode
-                    # still sees every profile. A test's ci_append (smaller
-                    # counts) is used on all but one mode, also taken in turn,
-                    # so every make check still runs each test once at full
-                    # size.
+                    # CI matrix: the first profile runs every test on its
+                    # ci_modes (a list, or a number of modes taken in turn from
+                    # test to test). The others run only the tests that name
+                    # them (ci_profiles, else profiles), each on one of those
+                    # modes, taken in turn, so that each mode still sees every
+                    # profile. A test's ci_append (smaller counts) is used on
+                    # every run; MATRIX=full runs the full sizes.
                     if p != profiles[0] and p not in t["own_profiles"]:
                         continue
-                    every = p in t.get("ci_profiles", [])
                     allowed = [x for x in modes if x in t.get("modes", modes)]
-                    cm = t.get("ci_modes") if p == profiles[0] else None
+                    cm = t.get("ci_modes")
                     if isinstance(cm, list):
                         # ci_modes = [...]: those modes (if asked for).
                         allowed = [x for x in allowed if x in cm] or allowed[:1]
@@ -646,16 +670,31 @@ def cmd_run(args):
                         allowed.sort(key=modes.index)
                     if m not in allowed:
                         continue
-                    full = allowed[i % len(allowed)]
-                    if p != profiles[0] and not every and m != full:
+                    if p != profiles[0] and m != allowed[i % len(allowed)]:
                         continue
-                    if t.get("ci_append") and m != full:
+                    if t.get("ci_append"):
                         t = dict(t, reduced=True)
                 plan.append((p, m, t))
     if not plan:
         die(f"no test runs on profiles {','.join(profiles)} and modes {','.join(modes)} "
             f"(a test's 'profiles' and 'modes' in tests/suite.toml limit where it runs)")
-    plan.sort(key=lambda x: -x[2].get("cost", 10))
+    # Guests with more vCPUs first (each runs alone on a 2-CPU host), then
+    # the longest first, so that the guests side by side finish together.
+    def cost(p, t):
+        return t.get(f"cost_{p}", t.get("cost", 10))
+
+    plan.sort(key=lambda x: (-min(int(x[2].get("smp", 2)), args.jobs), -cost(x[0], x[2])))
+    if args.list:
+        # The runs, longest first, and their expected guest time.
+        cpu_s = 0
+        for p, m, t in plan:
+            smp = int(t.get("smp", 2))
+            cpu_s += cost(p, t) * min(smp, args.jobs)
+            size = f"  ({t['ci_append']})" if t.get("reduced") else ""
+            print(f"{p}/{m}/{t['name']}  cost {cost(p, t)}s  smp {smp}{size}")
+        print(f"# {len(plan)} runs; cost {cpu_s}s of host CPU time, about {cpu_s / args.jobs:.0f}s "
+              f"on {args.jobs} CPUs")
+        return 0
     logdir = os.path.join(BUILD, "logs", "tests")
     os.makedirs(logdir, exist_ok=True)
     results = {"pass": 0, "fail": 0, "skip": 0}
@@ -761,8 +800,34 @@ def cmd_run(args):
     leaves = {"pass": 0, "fail": 0, "skip": 0}
     xfails = 0
     runs = []
+    # --jobs counts host CPUs, not guests: a guest takes as many as it has
+    # vCPUs (at most all of them). Under TCG each vCPU is a host thread; more
+    # vCPU threads than host CPUs make a guest's spinlock holders lose the CPU
+    # to their waiters, which can slow a guest down tenfold (measured:
+    # hotplug-stress, 2 vCPUs, 23 s alone and over 300 s beside another
+    # 2-vCPU guest on a 2-CPU host).
+    # Runs start in plan order (a ticket each), so that a 2-vCPU guest is
+    # not starved by 1-vCPU guests taking every CPU that frees up.
+    free = [args.jobs]
+    turn = [0]
+    cpus = threading.Condition()
+
+    def run_on_cpus(ticket, p, m, t):
+        need = min(int(t.get("smp", 2)), args.jobs)
+        with cpus:
+            cpus.wait_for(lambda: turn[0] == ticket and free[0] >= need)
+            free[0] -= need
+            turn[0] += 1
+            cpus.notify_all()
+        try:
+            return run_one(p, m, t)
+        finally:
+            with cpus:
+                free[0] += need
+                cpus.notify_all()
+
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        futures = [pool.submit(run_one, p, m, t) for (p, m, t) in plan]
+        futures = [pool.submit(run_on_cpus, i, p, m, t) for i, (p, m, t) in enumerate(plan)]
         for i, fut in enumerate(futures, 1):
             r = fut.result()
             lines = list(r["out"])
@@ -1004,7 +1069,7 @@ for _mom in ("Y", "N"):
         "name": "bench-virtio-mem-scale", "guest": "virtio-mem-scale", "memory": "512M",
         "maxmem": "33G",
         "append": "memhp_default_state=online_movable rig.scale_expect=report workqueue.watchdog_thresh=120"
-                  + (" memory_hotplug.memmap_on_memory=1" if _mom == "Y" else ""),
+                  + (" memory_hotplug.memmap_on_memory=1 virtio_mem.bbm_memmap_on_memory=1" if _mom == "Y" else ""),
         "qemu": "-object memory-backend-ram,id=vmem0,size=32G,reserve=off -device"
                 " virtio-mem-pci,id=vm0,memdev=vmem0,block-size=128M,requested-size=0",
         "timeout": 1200}))
@@ -1129,14 +1194,16 @@ def main():
     r.add_argument("--modes", default="sv39,sv48,sv57")
     r.add_argument("--tests", default="")
     r.add_argument("--timeout-scale", default=1.0, type=float)
-    r.add_argument("--jobs", default=2, type=int, help="QEMU guests run side by side")
+    r.add_argument("--jobs", default=2, type=int,
+                   help="host CPUs the guests use side by side (a guest takes one per vCPU)")
     r.add_argument("--kunit-py", default=os.path.join(BUILD, "linux", "tools", "testing", "kunit", "kunit.py"),
                    help="the KTAP parser the output is checked with")
     r.add_argument("--no-kunit-check", dest="kunit_check", action="store_false",
                    help="do not check the output with kunit.py parse")
     r.add_argument("--suite", default="", help="another suite file than tests/suite.toml")
     r.add_argument("--matrix", default="full", choices=["full", "ci"],
-                   help="full: every profile on every mode; ci: profiles after the first on one mode per test, in turn")
+                   help="full: every profile on every mode; ci: make check's smaller matrix (tests/suite.toml)")
+    r.add_argument("--list", action="store_true", help="print the runs and their expected cost, run nothing")
     b = sub.add_parser("bench")
     b.add_argument("--profile", default="default")
     b.add_argument("--modes", default="sv39,sv48,sv57")

@@ -7,7 +7,9 @@
 #   - run scripts/checkpatch.pl --strict on the patch file;
 # then the whole series in the build matrix (scripts/build-matrix.sh): riscv64
 # FLATMEM defconfig, SPARSEMEM without VMEMMAP, rv32, nommu, the rig's
-# profiles, x86_64 and arm64 with memory hotplug.
+# profiles, x86_64 and arm64 with memory hotplug; and last whether the series
+# applies on every linux-source-6.1 version of the archive and on the vanilla
+# tree (scripts/apply-check.sh).
 . "$(dirname "$0")/lib.sh"
 
 tree=$BUILD/linux
@@ -19,7 +21,9 @@ export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$TOP} CCACHE_NOHASHDIR=1
 export KBUILD_BUILD_TIMESTAMP="Thu Jan  1 00:00:00 UTC 2026"
 export KBUILD_BUILD_USER=rig KBUILD_BUILD_HOST=riscv-mhp-rig
 W1_DIRS="arch/riscv/mm/ arch/riscv/kernel/ drivers/base/ mm/"
-IGNORE=COMMIT_LOG_LONG_LINE,MACRO_ARG_REUSE,ALLOC_SIZEOF_STRUCT,CAMELCASE,GIT_COMMIT_ID,FILE_PATH_CHANGES
+# UNKNOWN_COMMIT_ID: the Fixes: tags name upstream commits, and this tree
+# (Debian's source package) has no upstream history to look them up in.
+IGNORE=COMMIT_LOG_LONG_LINE,MACRO_ARG_REUSE,ALLOC_SIZEOF_STRUCT,CAMELCASE,GIT_COMMIT_ID,FILE_PATH_CHANGES,UNKNOWN_COMMIT_ID
 
 [ -d "$tree/.git" ] || die "no build/linux: run 'make tree'"
 patches=$(ls "$TOP"/patches/linux/0*.patch 2>/dev/null | grep -v '/0000-cover-letter.patch$' || true)
@@ -82,3 +86,7 @@ echo "series-check: all $i patches build, add no W=1 warnings and pass checkpatc
 # (MATRIX_CONFIGS selects some; see scripts/build-matrix.sh).
 # shellcheck disable=SC2086
 bash "$TOP/scripts/build-matrix.sh" ${MATRIX_CONFIGS:-}
+
+# Where users are: every linux-source-6.1 version in Debian's archive and the
+# vanilla tree (scripts/apply-check.sh).
+bash "$TOP/scripts/apply-check.sh" || die "the series does not apply on every linux-source-6.1 version (table above)"

@@ -5,7 +5,8 @@
 # in the device (vmem_altmap) and in RAM, where 6.1 shares the tail struct
 # pages of each 2 MiB compound page (vmemmap_can_optimize()).
 . /rig/lib.sh
-ktap_plan 20
+ktap_plan 21
+kpgd_save /tmp/kpgd0
 nd=/rig/tests/nd.sh
 require_pmem "devdax"
 [ -d /sys/kernel/debug/rig_peek ] || insmod /rig/kmod/rig_peek.ko
@@ -40,4 +41,5 @@ for loc in pmem ram; do
 	check "$loc: reset" $nd reset
 done
 losetup -d /dev/loop0
+check_kpgd "kernel top-level entries as at the start; PID 1's copy agrees" /tmp/kpgd0
 ktap_exit

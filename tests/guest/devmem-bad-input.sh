@@ -3,7 +3,8 @@
 # twice, and unbinding dax/kmem while its memory is online and in use:
 # clear errors, no splat, nothing lost.
 . /rig/lib.sh
-ktap_plan 12
+ktap_plan 13
+kpgd_save /tmp/kpgd0
 nd=/rig/tests/nd.sh
 ND=/sys/bus/nd
 require_pmem "devmem-bad-input"
@@ -53,4 +54,5 @@ check_eq "workload data intact" $? 0
 # And the memory is still usable: offline and online again.
 b=${blocks%% *}
 check "first block offlines and onlines again" eval "offline_retry $b && set_state $b online_movable"
+check_kpgd "kernel top-level entries as at the start; PID 1's copy agrees" /tmp/kpgd0
 ktap_exit

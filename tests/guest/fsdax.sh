@@ -3,7 +3,8 @@
 # device): data written, synced and remounted reads back, and a file's
 # mmap is a DAX mapping (devmap PTEs straight to the device, no page cache).
 . /rig/lib.sh
-ktap_plan 9
+ktap_plan 10
+kpgd_save /tmp/kpgd0
 nd=/rig/tests/nd.sh
 require_pmem "fsdax"
 [ -d /sys/kernel/debug/rig_peek ] || insmod /rig/kmod/rig_peek.ko
@@ -33,4 +34,5 @@ mount -t ext2 -o dax /dev/$blk /mnt/dax
 check "data intact after sync and remount" cmp /tmp/ref /mnt/dax/data
 umount /mnt/dax
 check "reset" $nd reset
+check_kpgd "kernel top-level entries as at the start; PID 1's copy agrees" /tmp/kpgd0
 ktap_exit

@@ -5,7 +5,8 @@
 # have their struct pages inside the vmemmap on this paging mode; and
 # 'rmmod test_hmm' + reload x10 (rig.cycles) leaks no PageTables or MemFree.
 . /rig/lib.sh
-ktap_plan 6
+ktap_plan 7
+kpgd_save /tmp/kpgd0
 if ! modinfo test_hmm >/dev/null 2>&1; then
 	skip_all "no test_hmm module (CONFIG_TEST_HMM)"
 fi
@@ -45,7 +46,7 @@ for r in $(sed -n 's/^ *\([0-9a-f]*-[0-9a-f]*\) : hmm_dmirror$/\1/p' /proc/iomem
 done
 check_eq "device-private chunks ($n) inside the vmemmap" "$bad $((n > 0))" "0 1"
 rmmod test_hmm
-sync; echo 3 >/proc/sys/vm/drop_caches
+settle
 pt0=$(meminfo_kb PageTables)
 # Kernel page tables of the vmemmap and the linear map (rig_peek), less the
 # linear map's PTE tables: loading a module makes set_memory_*() split the
@@ -56,6 +57,7 @@ kpt() {
 	sed 's/^\(linear .*\) pte [0-9]*$/\1/' /sys/kernel/debug/rig_peek/ptpages
 }
 kpt >/tmp/kpt0
+settle
 free0=$(meminfo_kb MemFree)
 cycles=$(rig_param cycles || echo 10)
 i=0
@@ -68,7 +70,7 @@ while [ $i -lt "$cycles" ]; do
 	i=$((i + 1))
 done
 check_eq "$cycles load/use/unload cycles" $i "$cycles"
-sync; echo 3 >/proc/sys/vm/drop_caches
+settle
 pt1=$(meminfo_kb PageTables)
 free1=$(meminfo_kb MemFree)
 diag "PageTables $pt0 -> $pt1 kB, MemFree $free0 -> $free1 kB"
@@ -83,4 +85,5 @@ if cmp -s /tmp/kpt0 /tmp/kpt1 && [ $((pt1 - pt0)) -le 64 ] && [ $d -le 4096 ]; t
 else
 	not_ok "no page-table or MemFree drift"
 fi
+check_kpgd "kernel top-level entries as at the start; PID 1's copy agrees" /tmp/kpgd0
 ktap_exit

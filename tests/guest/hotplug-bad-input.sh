@@ -30,8 +30,8 @@ r1=$(sysfs-write $MEMSYS/probe "$(hex $last)")
 r2=$(sysfs-write $MEMSYS/unprobe "$(hex $last)")
 check_eq "probe and unprobe the last block below the mappable end" "$r1 $r2" "ok ok"
 expect_err "probe the first block past the mappable end" E2BIG $MEMSYS/probe "$(hex $past)"
-# Boot memory can be unprobed once offline; the kernel image's block never is.
-expect_err "unprobe the online kernel image's block" EBUSY $MEMSYS/unprobe 0x80000000
+# Boot memory that the devicetree does not mark hotpluggable is not unprobe's.
+expect_err "unprobe the kernel image's block (boot memory not marked hotpluggable)" ENOENT $MEMSYS/unprobe 0x80000000
 expect_err "unprobe garbage" EINVAL $MEMSYS/unprobe "0xzz"
 
 probe $a

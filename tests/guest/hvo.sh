@@ -4,7 +4,8 @@
 # visible in MemFree against the same allocation with the optimisation off),
 # freeing them restores the vmemmap and MemFree, and hugetlb data is intact.
 . /rig/lib.sh
-ktap_plan 7
+ktap_plan 8
+kpgd_save /tmp/kpgd0
 N=${N:-64}
 sysctl=/proc/sys/vm/hugetlb_optimize_vmemmap
 if [ ! -w $sysctl ]; then
@@ -52,4 +53,5 @@ echo 0 >$hp
 sync; echo 3 >/proc/sys/vm/drop_caches
 back=$(( free0 - $(free_kb) ))
 if [ $back -le 2048 ] && [ $back -ge -2048 ]; then ok "MemFree back at the end (within 2 MiB: $back kB)"; else not_ok "MemFree back at the end ($back kB)"; fi
+check_kpgd "kernel top-level entries as at the start; PID 1's copy agrees" /tmp/kpgd0
 ktap_exit

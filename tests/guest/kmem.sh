@@ -3,9 +3,11 @@
 # ("System RAM (kmem)" in /proc/iomem), onlined movable, used by a workload,
 # offlined, and given back to device_dax: MemTotal back to its baseline,
 # rig.cycles times. With memory_hotplug.memmap_on_memory=1 the memmap of
-# each block lives at the start of the block (in the device), not in boot RAM.
+# each block lives at the start of the block (in the device), not in boot RAM,
+# when the dax device asks for it (its memmap_on_memory attribute, 0 by
+# default, which cannot change while kmem holds the device).
 . /rig/lib.sh
-ktap_plan 10
+ktap_plan 13
 nd=/rig/tests/nd.sh
 require_pmem "kmem"
 cycles=$(rig_param cycles)
@@ -19,6 +21,13 @@ if ! dax=$($nd devdax 2097152 ram); then
 	skip_all "no devdax device"
 fi
 ok "devdax device $dax"
+attr=/sys/bus/dax/devices/$dax/memmap_on_memory
+check_eq "$dax memmap_on_memory is 0 by default" "$(cat $attr 2>&1)" 0
+if [ "$mom" = Y ]; then
+	check_eq "$dax memmap_on_memory set to 1" "$(sysfs-write $attr 1) $(cat $attr)" "ok 1"
+else
+	expect_err "$dax memmap_on_memory=1 without memory_hotplug.memmap_on_memory" EOPNOTSUPP $attr 1
+fi
 # The baseline without device_dax bound: device_dax's own memmap of the range
 # (in RAM, 2 MiB compound pages de-duplicated: ~4.5 MiB per GiB) is freed
 # when kmem takes the device over, and must not offset what kmem costs.
@@ -35,6 +44,11 @@ while [ $i -lt $cycles ] && [ -z "$fail" ]; do
 	n=$(echo $blocks | wc -w)
 	if [ $i = 1 ]; then
 		check_eq "System RAM (kmem) in /proc/iomem" "$(grep -c 'System RAM (kmem)' /proc/iomem | sed 's/^0$/none/;s/^[1-9][0-9]*$/yes/')" yes
+		if [ "$mom" = Y ]; then
+			expect_err "change memmap_on_memory while kmem holds $dax" EBUSY $attr 0
+		else
+			check_eq "write the same memmap_on_memory while kmem holds $dax" "$(sysfs-write $attr 0)" ok
+		fi
 		sync; echo 3 >/proc/sys/vm/drop_caches
 		cost=$((free0 - $(free_kb)))
 		memmap=$((n * bs / 4096 * 64 / 1024))

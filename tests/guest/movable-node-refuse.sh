@@ -35,7 +35,7 @@ done
 check_eq "offline and unprobe refused (EBUSY) for each block with kernel memory" \
 	"$refused" "$(echo $busy | wc -w)"
 expect_err "offline the kernel image's block" EINVAL $MEMSYS/memory$(block_of $((0x80200000)))/state offline
-expect_err "unprobe the kernel image's block" EBUSY $MEMSYS/unprobe 0x80000000
+expect_err "unprobe the kernel image's block (node 0: not hotpluggable)" ENOENT $MEMSYS/unprobe 0x80000000
 expect_err "unprobe an address with no memory block" ENOENT $MEMSYS/unprobe "$(hex $((start + size)))"
 snapshot /tmp/after
 check_snapshot "MemTotal, /proc/iomem and blocks unchanged" /tmp/before /tmp/after

@@ -48,7 +48,7 @@ check "memblock=debug: reservations on node 0, none on node 1" [ "$1" -gt 0 -a "
 # ---- the kernel's own memory cannot go --------------------------------------
 snapshot /tmp/boot
 expect_err "offline the kernel image's block" EINVAL $MEMSYS/memory$(block_of $((0x80200000)))/state offline
-expect_err "unprobe the kernel image's block" EBUSY $MEMSYS/unprobe 0x80000000
+expect_err "unprobe the kernel image's block (node 0: not hotpluggable)" ENOENT $MEMSYS/unprobe 0x80000000
 # Node 0's last block holds the top-down boot allocations (memmap, percpu).
 top=$(( start / bs - 1 ))
 expect_err "offline node 0's last block (boot allocations)" EBUSY $MEMSYS/memory$top/state offline

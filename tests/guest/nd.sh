@@ -6,6 +6,10 @@
 #
 #   nd.sh reset              tear everything down, wipe the info block, leave
 #                            namespace0.0 raw (/dev/pmem0)
+#   nd.sh idle               reset, then leave namespace0.0 unbound: nothing of
+#                            the region is mapped (a raw namespace is mapped
+#                            with memremap(), whose vmap area gets a real
+#                            shadow under KASAN_VMALLOC: 1/8 of the region)
 #   nd.sh fsdax LOC ALIGN    namespace0.0 as fsdax through a pfn device, memmap
 #                            in LOC (pmem: in the device, ram: boot RAM); prints
 #                            the block device (pmem0)
@@ -98,6 +102,11 @@ cmd_reset() {
 	w $ND/drivers/nd_pmem/bind $NS
 }
 
+cmd_idle() {
+	cmd_reset
+	unbind $ND $NS
+}
+
 # setup KIND(pfn|dax) LOC ALIGN DRIVER: claim namespace0.0 with the region's
 # seed device of KIND and bind it.
 setup() {
@@ -161,6 +170,7 @@ cmd=$1
 [ $# -gt 0 ] && shift
 case $cmd in
 reset) cmd_reset ;;
+idle) cmd_idle ;;
 fsdax) cmd_fsdax "$@" ;;
 devdax) cmd_devdax "$@" ;;
 kmem) cmd_kmem "$@" ;;

@@ -1,18 +1,28 @@
 #!/bin/sh
 # virtio-mem grow and shrink: the guest boots with 512 MiB and a virtio-mem
 # device 'vm0' (2 GiB, requested-size 0). Over QMP the test sets
-# requested-size in 512 MiB steps to 2 GiB and back to 0; after each step
-# MemTotal must follow within a timeout, QEMU's view of the device (size in
-# query-memory-devices) must agree with the guest, and data held by two
-# programs (one in boot memory from the start, one filled into the
-# virtio-mem memory at 2 GiB) must verify byte for byte. At 2 GiB most of the
-# memory is pattern-filled and verified once; the shrink then runs with the
-# held data live, so the driver has to migrate it out of what it unplugs.
+# requested-size in four steps to MAX (rig.vm_max MiB, default 2048) and
+# back in two steps to 0; after each step MemTotal must follow within a
+# timeout, QEMU's view of the device (size in query-memory-devices) must
+# agree with the guest, and data held by two programs (one in boot memory
+# from the start, one filled into the virtio-mem memory at MAX) must verify
+# byte for byte. At MAX most of the memory is pattern-filled and verified
+# once; the shrink then runs with the held data live, so the driver has to
+# migrate it out of what it unplugs.
 . /rig/lib.sh
 MiB=1048576
 STEP_S=${STEP_S:-600}
 dev=vm0
-ktap_plan 22
+max=$(rig_param vm_max || echo 2048)
+ktap_plan 23
+kpgd_save /tmp/kpgd0
+case $max in
+''|*[!0-9]*) max=0 ;;
+esac
+if [ "$max" -le 0 ] || [ $((max % 512)) -ne 0 ] || [ "$max" -gt 2048 ]; then
+	diag "rig.vm_max must be 512, 1024, 1536 or 2048 (MiB; the device has 2 GiB), got '$(rig_param vm_max)'"
+	exit 1
+fi
 
 if ! grep -q virtio_mem /proc/kallsyms 2>/dev/null && [ ! -d /sys/bus/virtio/drivers/virtio_mem ]; then
 	skip_all "no virtio_mem driver in this kernel"
@@ -41,7 +51,7 @@ resize() {
 		"$(memdev_field $dev size)" "$((($(meminfo_kb MemTotal) - total0) * 1024))"
 }
 
-for mib in 512 1024 1536 2048; do
+for mib in $((max / 4)) $((max / 2)) $((max * 3 / 4)) $max; do
 	resize $((mib * MiB))
 done
 check "memtouch A verifies after growing" memtouch_verify A
@@ -57,7 +67,7 @@ check "hold ${nb} MiB in virtio-mem memory (memtouch B)" memtouch_start $nb B
 movable_used=$(awk '/^Node .* zone/ {z=$4} z=="Movable" && $1=="nr_free_pages" {f=$2} z=="Movable" && $1=="managed" {m=$2} END {print int((m - f) / 256)}' /proc/zoneinfo)
 diag "ZONE_MOVABLE in use: $movable_used MiB"
 
-for mib in 1024 0; do
+for mib in $((max / 2)) 0; do
 	resize $((mib * MiB))
 	if memtouch_verify A && memtouch_verify B; then
 		ok "memtouch A and B verify at $mib MiB"
@@ -71,4 +81,5 @@ check_eq "memtouch A: every verification clean" "$?" 0
 memtouch_stop B
 check_eq "memtouch B: every verification clean" "$?" 0
 check_eq "back to the boot MemTotal" "$(meminfo_kb MemTotal)" "$total0"
+check_kpgd "kernel top-level entries as at the start; PID 1's copy agrees" /tmp/kpgd0
 ktap_exit

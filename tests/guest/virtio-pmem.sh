@@ -4,7 +4,8 @@
 # the PCIe root port rp1 becomes a second pmem disk and goes away with
 # device_del. devdax and dax/kmem on it need ZONE_DEVICE (a separate issue).
 . /rig/lib.sh
-ktap_plan 8
+ktap_plan 9
+kpgd_save /tmp/kpgd0
 if [ ! -d /sys/bus/virtio/drivers/virtio_pmem ]; then
 	skip_all "no virtio_pmem driver in this kernel"
 fi
@@ -35,4 +36,5 @@ check_eq "device_del pm1: QEMU has only pm0 left" "$(memdev_count)" 1
 i=0
 while [ "$(pmems)" != pmem0 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 check_eq "and the guest only /dev/pmem0" "$(pmems)" pmem0
+check_kpgd "kernel top-level entries as at the start; PID 1's copy agrees" /tmp/kpgd0
 ktap_exit

@@ -31,6 +31,11 @@ import tomllib
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FAKE = os.path.join(TOP, "tests", "host", "fake-qemu")
 SUITE = os.path.join(TOP, "tests", "host", "suite.toml")
+# How soon the runner must exit after a signal. Its handler kills the QEMUs
+# and waits up to KILL_GRACE (10 s) for them; on an idle host it exits in a
+# fraction of a second, but make check runs these checks beside two guests
+# that keep every CPU busy, and there a 5 s bound failed once (6.4 s).
+EXIT_BOUND = 12
 # RIG_RUNNER_PY: another runner.py to test (e.g. a copy with a fix in it).
 RUNNER = os.environ.get("RIG_RUNNER_PY", os.path.join(TOP, "scripts", "runner.py"))
 WORK = os.path.join(TOP, "build", "host-faults")
@@ -345,8 +350,8 @@ def signal_run(signum, tests, label):
     name = signal.Signals(signum).name
     check(up == want, f"{label}: {want} fake QEMU(s) up before the {name}",
           [f"{up} up; states after 3 s: {states}"])
-    check(rc == 128 + signum and took < 5,
-          f"{label}: the runner exits {128 + signum} within 5s of {name}",
+    check(rc == 128 + signum and took < EXIT_BOUND,
+          f"{label}: the runner exits {128 + signum} within {EXIT_BOUND}s of {name}",
           [f"exit {rc} after {took:.1f}s"] + [f"stderr: {l}" for l in se.splitlines()[-10:]])
     check(re.search(rf"# runner: {name}: killed {want} QEMU\(s\)", se),
           f"{label}: the runner says it killed {want} QEMU(s)", se.splitlines()[-5:])
@@ -360,7 +365,7 @@ def signal_run(signum, tests, label):
 def signal_storm(n=10):
     """SIGTERM the runner at n moments of a run of quick guests (a QEMU
     starting or ending every few hundred ms, two side by side): each time it
-    must exit 143 within 5 s, and no fake QEMU nor per-boot directory may
+    must exit 143 within EXIT_BOUND seconds, and no fake QEMU nor per-boot directory may
     outlive it. A runner that lets a worker start a QEMU while its signal
     handler runs leaks one in roughly a third of these; n=10 finds that
     nearly always (and cannot fail for a runner without the race)."""
@@ -371,7 +376,7 @@ def signal_storm(n=10):
     suite = os.path.join(build, "storm.toml")
     kinds = ["good", "splat", "short", "skipall", "badopt"]
     with open(suite, "w") as f:
-        f.write('[defaults]\nprofiles = ["default"]\nmodes = ["sv39"]\ntimeout = 8\n')
+        f.write('[defaults]\nprofiles = ["default"]\nmodes = ["sv39"]\ntimeout = 8\nsmp = 1\n')
         for j in range(24):
             f.write(f'[[test]]\nname = "q{j}"\nguest = "{kinds[j % len(kinds)]}"\n')
     tmp_before = tmp_rig_dirs()
@@ -392,7 +397,7 @@ def signal_storm(n=10):
         time.sleep(delay)
         _, se, rc, took = signal_and_wait(p, signal.SIGTERM)
         said = (se.strip().splitlines() or [""])[-1]
-        if rc != 143 or took >= 5:
+        if rc != 143 or took >= EXIT_BOUND:
             slow.append(f"SIGTERM after {delay:.2f}s: exit {rc} after {took:.1f}s; {said}")
         time.sleep(0.3)  # a fork under way when the runner died has exec'd by now
         for pid in fake_pids():
@@ -405,7 +410,7 @@ def signal_storm(n=10):
         for d in leftovers(rig_tmp):
             if not d.endswith(".sock"):
                 dirs.append(f"SIGTERM after {delay:.2f}s ({said}): {os.path.relpath(d, TOP)} left")
-    check(not slow, f"storm: the runner exits 143 within 5s of each of {n} SIGTERMs", slow)
+    check(not slow, f"storm: the runner exits 143 within {EXIT_BOUND}s of each of {n} SIGTERMs", slow)
     check(not procs, f"storm: no fake QEMU outlives the runner ({n} SIGTERMs mid-run)", procs)
     new = tmp_rig_dirs() - tmp_before
     check(not dirs and not new, f"storm: no per-boot directory outlives the runner ({n} SIGTERMs mid-run)",
@@ -414,10 +419,10 @@ def signal_storm(n=10):
 
 def signal_and_wait(p, signum):
     """Send the runner signum; (stdout, stderr, exit status or None when it
-    had to be killed after 8 s, seconds it took to exit)."""
+    had to be killed after EXIT_BOUND + 3 s, seconds it took to exit)."""
     t1 = time.monotonic()
     p.send_signal(signum)
-    so, se, rc = wait_or_kill(p, 8)
+    so, se, rc = wait_or_kill(p, EXIT_BOUND + 3)
     return so, se, rc, time.monotonic() - t1
 
 

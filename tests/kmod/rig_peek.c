@@ -13,6 +13,16 @@
  *                                     level: kernel-only, unlike PageTables in
  *                                     /proc/meminfo which also counts the
  *                                     page tables of processes
+ * /sys/kernel/debug/rig_peek/kpgd    the kernel's top-level entries for the
+ *                                     linear map, the vmemmap and (KASAN) the
+ *                                     shadow, as the reading process's PGD
+ *                                     holds them (copied from swapper_pg_dir
+ *                                     when the process was forked): a line
+ *                                     "REGION INDEX VALUE" per entry, and a
+ *                                     line "stale INDEX ..." for each entry
+ *                                     that differs in PID 1's PGD, copied at
+ *                                     boot. With the series these entries
+ *                                     never change after boot.
  * /sys/kernel/debug/rig_peek/uleaf   write a user virtual address of the
  *                                     writing process, read back how it is
  *                                     mapped there: the leaf level (pte, pmd,
@@ -21,11 +31,15 @@
  */
 #include <linux/debugfs.h>
 #include <linux/fs.h>
+#include <linux/kasan.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/uaccess.h>
 #include <linux/pgtable.h>
+#include <linux/pid.h>
 #include <linux/sched.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/task.h>
 #include <linux/seq_file.h>
 #include <linux/sizes.h>
 #include <asm/page.h>
@@ -163,6 +177,53 @@ static int ptpages_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(ptpages);
 
+static void kpgd_range(struct seq_file *m, const char *name, pgd_t *init_pgd,
+		       unsigned long start, unsigned long end)
+{
+	unsigned long addr;
+
+	for (addr = start & PGDIR_MASK; addr - 1 < end - 1; addr += PGDIR_SIZE) {
+		pgd_t pgd = READ_ONCE(*pgd_offset_pgd(current->active_mm->pgd, addr));
+
+		seq_printf(m, "%s %lu %016lx\n", name, pgd_index(addr), pgd_val(pgd));
+		if (init_pgd) {
+			pgd_t old = READ_ONCE(*pgd_offset_pgd(init_pgd, addr));
+
+			if (pgd_val(old) != pgd_val(pgd))
+				seq_printf(m, "stale %lu pid1 %016lx now %016lx\n",
+					   pgd_index(addr), pgd_val(old), pgd_val(pgd));
+		}
+		if (addr + PGDIR_SIZE < addr)
+			break;
+	}
+}
+
+static int kpgd_show(struct seq_file *m, void *v)
+{
+	struct task_struct *init;
+	struct mm_struct *mm = NULL;
+	struct pid *pid;
+
+	pid = find_get_pid(1);
+	init = pid ? get_pid_task(pid, PIDTYPE_PID) : NULL;
+	put_pid(pid);
+	if (init) {
+		mm = get_task_mm(init);
+		put_task_struct(init);
+	}
+	kpgd_range(m, "linear", mm ? mm->pgd : NULL, PAGE_OFFSET, PAGE_OFFSET + KERN_VIRT_SIZE - SZ_4G);
+	kpgd_range(m, "vmemmap", mm ? mm->pgd : NULL, VMEMMAP_START, VMEMMAP_END);
+#ifdef CONFIG_KASAN
+	kpgd_range(m, "kasan", mm ? mm->pgd : NULL, KASAN_SHADOW_START, KASAN_SHADOW_END);
+#endif
+	if (mm)
+		mmput(mm);
+	else
+		seq_puts(m, "# no mm for PID 1: stale entries not checked\n");
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(kpgd);
+
 static unsigned long uleaf_addr;
 
 static ssize_t uleaf_write(struct file *file, const char __user *buf, size_t count, loff_t *ppos)
@@ -255,6 +316,7 @@ static int __init rig_peek_init(void)
 	debugfs_create_file("peek", 0400, dir, NULL, &peek_fops);
 	debugfs_create_file("ptpages", 0400, dir, NULL, &ptpages_fops);
 	debugfs_create_file("uleaf", 0600, dir, NULL, &uleaf_fops);
+	debugfs_create_file("kpgd", 0400, dir, NULL, &kpgd_fops);
 	return 0;
 }
 
