@@ -417,6 +417,39 @@ def signal_storm(n=10):
           dirs + sorted(new))
 
 
+def cpu_slots_run():
+    """Guests take one host CPU per vCPU (--jobs 2): a 2-vCPU guest never
+    runs beside another guest, 1-vCPU guests still run two at a time, and
+    every guest gets its turn (none starved by smaller ones)."""
+    build = os.path.join(WORK, "slots")
+    make_build(build)
+    suite = os.path.join(build, "slots.toml")
+    with open(suite, "w") as f:
+        f.write('[defaults]\nprofiles = ["default"]\nmodes = ["sv39"]\ntimeout = 20\nsmp = 1\n')
+        for j in range(8):
+            f.write(f'[[test]]\nname = "s{j}"\nguest = "good"\n' + ("smp = 2\n" if j % 2 == 0 else ""))
+    argv = runner_argv(kunit=False)
+    argv[argv.index(SUITE)] = suite
+    p = subprocess.Popen(argv, cwd=TOP, env=env_for(build, os.path.join(build, "tmp")),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True)
+    peak, pair, t0 = 0, False, time.monotonic()
+    while p.poll() is None and time.monotonic() - t0 < RUNNER_BOUND:
+        vcpus = []
+        for pid in fake_pids():
+            m = re.search(r"-smp (\d+)", cmdline(pid))
+            vcpus.append(int(m.group(1)) if m else 0)
+        peak = max(peak, sum(vcpus))
+        pair = pair or vcpus.count(1) >= 2
+        time.sleep(0.005)
+    so, se, rc = wait_or_kill(p, 10)
+    top = top_results(so or "")
+    check(rc == 0 and len(top) == 8 and all(v[0] == "ok" for v in top.values()),
+          "cpu slots: 8 guests, 4 with 2 vCPUs, all run and pass", [f"exit {rc}", f"results {top}"])
+    check(peak <= 2, "cpu slots: never more vCPUs running than --jobs (2)", [f"peak {peak} vCPUs"])
+    check(pair, "cpu slots: 1-vCPU guests ran two at a time", ["never saw two 1-vCPU guests at once"])
+
+
 def signal_and_wait(p, signum):
     """Send the runner signum; (stdout, stderr, exit status or None when it
     had to be killed after EXIT_BOUND + 3 s, seconds it took to exit)."""
@@ -449,6 +482,7 @@ def main():
         # A stopped QEMU and a wedged QMP while the runner is interrupted.
         signal_run(signal.SIGINT, "stop,qmpwedge", "sigint")
         signal_storm()
+        cpu_slots_run()
     finally:
         for p in fake_pids():
             os.kill(p, signal.SIGKILL)
