@@ -15,20 +15,20 @@ check_eq "hugetlb_free_vmemmap=on enabled it" "$(cat $sysctl)" 1
 hp=/proc/sys/vm/nr_hugepages
 # used: MemFree taken by allocating N pages, in kB.
 used() {
-	sync; echo 3 >/proc/sys/vm/drop_caches
+	settle
 	_f0=$(free_kb)
 	echo $N >$hp
 	[ "$(cat $hp)" = $N ] || { echo "only $(cat $hp) of $N pages" >&2; echo 0; return; }
-	sync; echo 3 >/proc/sys/vm/drop_caches
+	settle
 	echo $((_f0 - $(free_kb)))
 }
-sync; echo 3 >/proc/sys/vm/drop_caches
+settle
 free0=$(free_kb)
 on=$(used)
 # Hugetlb data with the vmemmap optimised: map_hugetlb writes and checks.
 check "map_hugetlb data intact on optimised pages" /kselftest/vm/map_hugetlb $N
 echo 0 >$hp
-sync; echo 3 >/proc/sys/vm/drop_caches
+settle
 back=$(( free0 - $(free_kb) ))
 diag "MemFree after freeing the optimised pages: $back kB below the start"
 if [ $back -le 1024 ] && [ $back -ge -1024 ]; then ok "MemFree restored (within 1 MiB)"; else not_ok "MemFree restored ($back kB)"; fi
@@ -50,7 +50,7 @@ check_eq "10 allocate/free cycles" $i 10
 echo $N >$hp
 check "map_hugetlb after the cycles" /kselftest/vm/map_hugetlb $N
 echo 0 >$hp
-sync; echo 3 >/proc/sys/vm/drop_caches
+settle
 back=$(( free0 - $(free_kb) ))
 if [ $back -le 2048 ] && [ $back -ge -2048 ]; then ok "MemFree back at the end (within 2 MiB: $back kB)"; else not_ok "MemFree back at the end ($back kB)"; fi
 check_kpgd "kernel top-level entries as at the start; PID 1's copy agrees" /tmp/kpgd0
