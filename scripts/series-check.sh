@@ -26,6 +26,13 @@ W1_DIRS="arch/riscv/mm/ arch/riscv/kernel/ drivers/base/ mm/"
 IGNORE=COMMIT_LOG_LONG_LINE,MACRO_ARG_REUSE,ALLOC_SIZEOF_STRUCT,CAMELCASE,GIT_COMMIT_ID,FILE_PATH_CHANGES,UNKNOWN_COMMIT_ID
 
 [ -d "$tree/.git" ] || die "no build/linux: run 'make tree'"
+# checkpatch runs scripts/spdxcheck.py on new files, which needs python3-ply.
+if ! python3 -c 'import ply' 2>/dev/null; then
+	[ "$(id -u)" = 0 ] || die "python3-ply is missing (Debian package), checkpatch needs it"
+	echo "installing python3-ply (Debian package) for checkpatch's SPDX check"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-ply >/dev/null ||
+		die "apt-get install python3-ply failed"
+fi
 patches=$(ls "$TOP"/patches/linux/0*.patch 2>/dev/null | grep -v '/0000-cover-letter.patch$' || true)
 [ -n "$patches" ] || die "patches/linux has no patches"
 commits=$(git -C "$tree" rev-list --reverse base..HEAD)
