@@ -6,6 +6,8 @@
 
 profile=$1
 kdir=$BUILD/kernel-$profile
+# The source tree kdir was built from (series-check: a worktree at one patch).
+ksrc=${KSRC:-$BUILD/linux}
 root=$BUILD/initramfs-$profile
 [ -x "$BUILD/busybox/busybox" ] || die "no BusyBox: run 'make busybox'"
 [ -d "$kdir/modroot" ] || die "no modules for profile $profile: run 'make kernel PROFILE=$profile'"
@@ -34,7 +36,7 @@ riscv64-linux-gnu-strip "$root"/rig/bin/* 2>/dev/null || true
 kmod=$BUILD/kmod-$profile
 rm -rf "$kmod"
 cp -r "$TOP/tests/kmod" "$kmod"
-make -s -C "$BUILD/linux" O="$kdir" ARCH=riscv CROSS_COMPILE=riscv64-linux-gnu- M="$kmod" modules
+make -s -C "$ksrc" O="$kdir" ARCH=riscv CROSS_COMPILE=riscv64-linux-gnu- M="$kmod" modules
 mkdir -p "$root/rig/kmod"
 cp "$kmod"/*.ko "$root/rig/kmod/"
 riscv64-linux-gnu-strip --strip-debug "$root"/rig/kmod/*.ko

@@ -19,6 +19,7 @@ done
 case $MATRIX in ci|full) ;; *) die "MATRIX must be 'ci' or 'full', got '$MATRIX'" ;; esac
 case ${JOBS} in ''|*[!0-9]*|0) die "JOBS must be a positive number, got '$JOBS'" ;; esac
 case ${GUESTS:-2} in ''|*[!0-9]*|0) die "GUESTS must be a positive number, got '$GUESTS'" ;; esac
+case ${SERIES_BOOT:-1} in 0|1) ;; *) die "SERIES_BOOT must be 0 or 1, got '$SERIES_BOOT'" ;; esac
 case ${CYCLES:-1000} in ''|*[!0-9]*|0) die "CYCLES must be a positive number, got '$CYCLES'" ;; esac
 known_matrix=$(bash "$TOP/scripts/build-matrix.sh" --list)
 for c in ${MATRIX_CONFIGS:-}; do
@@ -109,6 +110,11 @@ bench)
 series-check)
 	stage_deps
 	stage_tree
+	# The per-patch boots need the rig's QEMU and BusyBox.
+	if [ "${SERIES_BOOT:-1}" != 0 ]; then
+		stage_qemu
+		stage_busybox
+	fi
 	exec bash "$S/series-check.sh"
 	;;
 export) exec bash "$S/export.sh" ;;

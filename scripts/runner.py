@@ -33,6 +33,11 @@ SUITE = os.path.join(TOP, "tests", "suite.toml")
 # Per-boot directories (QMP and control sockets, derived DTBs, pmem images):
 # under build/, removed after the boot unless KEEP=1.
 TMP = os.environ.get("RIG_TMP", os.path.join(BUILD, "tmp"))
+# Where 'run' writes its verdicts and consoles (series-check boots each patch
+# with its own), and another kernel Image and initramfs than the profile's.
+OUT = os.environ.get("RIG_OUT", BUILD)
+KERNEL = os.environ.get("RIG_KERNEL", "")
+INITRD = os.environ.get("RIG_INITRD", "")
 KEEP = os.environ.get("KEEP", "") not in ("", "0")
 # Bounds on everything that waits on QEMU: a QMP reply, the QMP lock, QEMU's
 # exit after SIGKILL, the console reader after QEMU is gone.
@@ -288,8 +293,8 @@ class Guest:
     def argv(self, interactive=False):
         t = self.test
         kdir = os.path.join(BUILD, f"kernel-{self.profile}")
-        image = os.path.join(kdir, "arch", "riscv", "boot", "Image")
-        initrd = os.path.join(BUILD, f"initramfs-{self.profile}.cpio.gz")
+        image = KERNEL or os.path.join(kdir, "arch", "riscv", "boot", "Image")
+        initrd = INITRD or os.path.join(BUILD, f"initramfs-{self.profile}.cpio.gz")
         for f in (QEMU, image, initrd, FIRMWARE):
             if not os.path.exists(f):
                 die(f"missing {f}: run 'make build PROFILE={self.profile}' first")
@@ -695,7 +700,7 @@ def cmd_run(args):
         print(f"# {len(plan)} runs; cost {cpu_s}s of host CPU time, about {cpu_s / args.jobs:.0f}s "
               f"on {args.jobs} CPUs")
         return 0
-    logdir = os.path.join(BUILD, "logs", "tests")
+    logdir = os.path.join(OUT, "logs", "tests")
     os.makedirs(logdir, exist_ok=True)
     results = {"pass": 0, "fail": 0, "skip": 0}
     summary = []
@@ -855,13 +860,13 @@ def cmd_run(args):
             runs.append(r)
             summary.append({k: r[k] for k in ("profile", "mode", "test", "verdict", "reason", "mmu", "log")}
                            | {"seconds": round(r["dur"], 2), "checks": r["leaves"]})
-    with open(os.path.join(BUILD, "results.json"), "w") as f:
+    with open(os.path.join(OUT, "results.json"), "w") as f:
         json.dump(summary, f, indent=1)
-    ktap_path = os.path.join(BUILD, "results.ktap")
+    ktap_path = os.path.join(OUT, "results.ktap")
     with open(ktap_path, "w") as f:
         f.write("\n".join(ktap) + "\n")
-    write_junit(os.path.join(BUILD, "results.xml"), runs, time.time() - t_start)
-    rel = os.path.relpath(BUILD, TOP)
+    write_junit(os.path.join(OUT, "results.xml"), runs, time.time() - t_start)
+    rel = os.path.relpath(OUT, TOP)
     print(f"# {len(plan)} runs in {time.time() - t_start:.0f}s; consoles in {rel}/logs/tests/, "
           f"verdicts in {rel}/results.json (JUnit: {rel}/results.xml, KTAP: {rel}/results.ktap)")
     print(f"# checks: {sum(leaves.values())}: passed: {leaves['pass']}, failed: {leaves['fail']}, "
@@ -907,8 +912,8 @@ def kunit_check(kunit_py, ktap_path, runs, leaves):
         print(f"# kunit.py parse: not run, no {kunit_py} (make tree makes it)")
         return 1
     kdir = os.path.dirname(kunit_py)
-    jpath = os.path.join(BUILD, "results-kunit.json")
-    spath = os.path.join(BUILD, "logs", "kunit-parse.json")
+    jpath = os.path.join(OUT, "results-kunit.json")
+    spath = os.path.join(OUT, "logs", "kunit-parse.json")
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
     try:
         r = subprocess.run([sys.executable, kunit_py, "parse", f"--json={jpath}", ktap_path],
@@ -923,12 +928,12 @@ def kunit_check(kunit_py, ktap_path, runs, leaves):
     except subprocess.TimeoutExpired:
         print("# kunit.py parse: timed out")
         return 1
-    with open(os.path.join(BUILD, "logs", "kunit-parse.log"), "w") as f:
+    with open(os.path.join(OUT, "logs", "kunit-parse.log"), "w") as f:
         f.write(r.stdout + r.stderr)
     plain = re.sub(r"\x1b\[[0-9;]*m", "", r.stdout)
     m = re.search(r"Testing complete\. (Ran \d+ tests:.*)", plain)
     if r.returncode not in (0, 1) or not m or r2.returncode != 0:
-        print(f"# kunit.py parse: failed to run (exit {r.returncode}; log: {os.path.relpath(BUILD, TOP)}/logs/kunit-parse.log)"
+        print(f"# kunit.py parse: failed to run (exit {r.returncode}; log: {os.path.relpath(OUT, TOP)}/logs/kunit-parse.log)"
               f" {r2.stderr.strip()[-300:]}")
         return 1
     line = m.group(1).strip()

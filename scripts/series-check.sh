@@ -5,6 +5,11 @@
 #   - count W=1 warnings in the directories the series touches, and fail if a
 #     patch adds any;
 #   - run scripts/checkpatch.pl --strict on the patch file;
+#   - boot it (SERIES_BOOT=0 skips this): boot-sanity on Sv39, and
+#     hotplug-add from the first patch whose kernel has the probe interface
+#     (the rig has no other way to add memory before virtio-mem), with an
+#     initramfs of that patch's own modules;
+# and it names the first patch that fails to build, warns, or does not boot;
 # then the whole series in the build matrix (scripts/build-matrix.sh): riscv64
 # FLATMEM defconfig, SPARSEMEM without VMEMMAP, rv32, nommu, the rig's
 # profiles, x86_64 and arm64 with memory hotplug; and last whether the series
@@ -20,6 +25,8 @@ export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$TOP} CCACHE_NOHASHDIR=1
 export KBUILD_BUILD_TIMESTAMP="Thu Jan  1 00:00:00 UTC 2026"
 export KBUILD_BUILD_USER=rig KBUILD_BUILD_HOST=riscv-mhp-rig
+SERIES_BOOT=${SERIES_BOOT:-1}
+case $SERIES_BOOT in 0 | 1) ;; *) die "SERIES_BOOT must be 0 or 1, not '$SERIES_BOOT'" ;; esac
 W1_DIRS="arch/riscv/mm/ arch/riscv/kernel/ drivers/base/ mm/"
 # UNKNOWN_COMMIT_ID: the Fixes: tags name upstream commits, and this tree
 # (Debian's source package) has no upstream history to look them up in.
@@ -56,6 +63,30 @@ w1_count() {
 	kbuild W=1 $W1_DIRS 2>&1 | grep -c 'warning:' || true
 }
 
+# boot NAME: pack an initramfs with this build's modules and boot it; prints
+# the verdicts ("boot-sanity pass, hotplug-add pass"). Consoles and verdicts
+# go to build/series-boot/NAME.
+boot() {
+	local name=$1 tests=boot-sanity res=$BUILD/series-boot/$1 v
+	grep -qx 'CONFIG_ARCH_MEMORY_PROBE=y' "$out/.config" && tests=boot-sanity,hotplug-add
+	rm -rf "$res" "$out/modroot" "$out/kselftest"
+	mkdir -p "$res" "$out/kselftest"
+	if ! { kbuild -s INSTALL_MOD_PATH="$out/modroot" INSTALL_MOD_STRIP=1 modules_install &&
+		kbuild -s headers_install INSTALL_HDR_PATH="$out/usr" &&
+		KSRC=$wt bash "$TOP/scripts/initramfs.sh" series; } >"$res/initramfs.log" 2>&1; then
+		echo "initramfs FAILED (build/series-boot/$name/initramfs.log)"
+		return 1
+	fi
+	RIG_KERNEL=$out/arch/riscv/boot/Image RIG_INITRD=$BUILD/initramfs-series.cpio.gz RIG_OUT=$res \
+		python3 "$TOP/scripts/runner.py" run --profiles default --modes sv39 --tests "$tests" \
+		--no-kunit-check --jobs "$JOBS" >"$res/runner.log" 2>&1
+	v=$(python3 -c 'import json, sys
+print(", ".join(r["test"] + " " + r["verdict"] for r in json.load(open(sys.argv[1]))))' "$res/results.json" 2>/dev/null) ||
+		v="no verdicts (build/series-boot/$name/runner.log)"
+	echo "$v"
+	case $v in *fail* | *error* | no\ verdicts*) return 1 ;; esac
+}
+
 configure() {
 	bash "$TOP/scripts/kconfig.sh" default "$out" "$wt" >/dev/null ||
 		die "configuring $(git -C "$wt" log -1 --format=%s) failed"
@@ -63,31 +94,54 @@ configure() {
 
 fail=0
 configure
+t0=$(date +%s)
 kbuild Image modules >"$LOGS/series-base.log" 2>&1 || die "base does not build (log: build/logs/series-base.log)"
+booted=
+if [ "$SERIES_BOOT" = 1 ]; then
+	booted=$(boot base) || die "base does not boot: $booted"
+	booted=", boot $booted"
+fi
 base_w=$(w1_count)
-echo "base: builds; W=1 warnings in $W1_DIRS: $base_w"
+echo "base: builds; W=1 warnings in $W1_DIRS: $base_w$booted; $(($(date +%s) - t0)) s (log: build/logs/series-base.log)"
 prev_w=$base_w
 i=0
+first_bad=
 for c in $commits; do
 	i=$((i + 1))
+	t0=$(date +%s)
+	bad=0
 	p=$(echo "$patches" | sed -n "${i}p")
 	subj=$(git -C "$tree" log -1 --format=%s "$c")
 	git -C "$wt" checkout -q --detach "$c"
 	configure
 	log=$LOGS/series-$(printf %04d $i).log
-	if kbuild Image modules >"$log" 2>&1; then build=ok; else build=FAILED; fail=1; fi
+	if kbuild Image modules >"$log" 2>&1; then build=ok; else build=FAILED; bad=1; fi
+	booted=
+	if [ "$SERIES_BOOT" = 1 ] && [ "$build" = ok ]; then
+		booted=$(boot "$(printf %04d $i)") || bad=1
+		booted=", boot $booted"
+	fi
 	w=$(w1_count)
 	cp=$(cd "$wt" && ./scripts/checkpatch.pl --strict --terse --no-summary --ignore="$IGNORE" "$p" 2>&1 |
 		grep -cE 'ERROR|WARNING|CHECK' || true)
-	status="build $build, W=1 $w (was $prev_w), checkpatch $cp"
-	[ "$w" -le "$prev_w" ] || fail=1
-	[ "$cp" = 0 ] || { fail=1; (cd "$wt" && ./scripts/checkpatch.pl --strict --terse --no-summary --ignore="$IGNORE" "$p" | sed 's/^/      /'); }
-	printf '%2d %-70s %s\n' "$i" "$subj" "$status"
+	status="build $build, W=1 $w (was $prev_w), checkpatch $cp$booted"
+	[ "$w" -le "$prev_w" ] || bad=1
+	[ "$cp" = 0 ] || { bad=1; (cd "$wt" && ./scripts/checkpatch.pl --strict --terse --no-summary --ignore="$IGNORE" "$p" | sed 's/^/      /'); }
+	printf '%2d %-66s %s; %d s (log: build/logs/series-%04d.log)\n' "$i" "$subj" "$status" $(($(date +%s) - t0)) "$i"
+	if [ "$bad" = 1 ]; then
+		fail=1
+		[ -n "$first_bad" ] || first_bad="$i ($subj)"
+	fi
 	prev_w=$w
 done
 git -C "$tree" worktree remove --force "$wt"
-[ "$fail" = 0 ] || die "series-check failed (logs: build/logs/series-*.log)"
-echo "series-check: all $i patches build, add no W=1 warnings and pass checkpatch --strict"
+rm -rf "$BUILD/initramfs-series" "$BUILD/initramfs-series.cpio.gz" "$BUILD/kmod-series"
+[ "$fail" = 0 ] || die "series-check failed; first bad patch: $first_bad (logs: build/logs/series-*.log, build/series-boot/)"
+if [ "$SERIES_BOOT" = 1 ]; then
+	echo "series-check: all $i patches build, boot, add no W=1 warnings and pass checkpatch --strict"
+else
+	echo "series-check: all $i patches build, add no W=1 warnings and pass checkpatch --strict (boots skipped: SERIES_BOOT=0)"
+fi
 
 # The whole series in the configurations the rig's kernels do not cover
 # (MATRIX_CONFIGS selects some; see scripts/build-matrix.sh).
