@@ -5,13 +5,13 @@
 #   make export   regenerate patches/linux/ from build/linux's commits
 #   make series-check   build + boot + W=1 + checkpatch --strict for every patch, build matrix, apply check
 #   make soak     1000 hot-add/remove cycles per paging mode
-#   make bench    hot(un)plug latency and memory figures per paging mode
+#   make bench    hot(un)plug latency and memory figures per paging mode; BENCH=base|kmem|breakdown
 #   make fresh-check    the README's commands on a fresh minimal Debian 12 root (mmdebstrap, chroot):
 #                 make deps tree, then make check on one test; KEEP=1 keeps the root (build/fresh/root)
 # Variables: PROFILES="default debug kasan" MATRIX=ci|full PROFILE=default MODES="sv39 sv48 sv57"
 #            MODE=sv57 TESTS=a,b JOBS=N GUESTS=2 V=1 MEM=2G APPEND="..." NODE=1G KEEP=1
 SHELL := /bin/bash
-export PROFILES PROFILE MODES MATRIX MODE TESTS JOBS GUESTS V MEM APPEND FORCE CYCLES NODE KEEP MATRIX_CONFIGS SERIES_BOOT
+export PROFILES PROFILE MODES MATRIX MODE TESTS JOBS GUESTS V MEM APPEND FORCE CYCLES NODE KEEP MATRIX_CONFIGS SERIES_BOOT BENCH BOOTS
 export LINUX_VERSION LINUX_SHA256
 
 .PHONY: all deps tree qemu busybox build check demo shell soak bench series-check export fresh-check clean distclean

@@ -19,6 +19,10 @@ done
 case $MATRIX in ci|full) ;; *) die "MATRIX must be 'ci' or 'full', got '$MATRIX'" ;; esac
 case ${JOBS} in ''|*[!0-9]*|0) die "JOBS must be a positive number, got '$JOBS'" ;; esac
 case ${GUESTS:-2} in ''|*[!0-9]*|0) die "GUESTS must be a positive number, got '$GUESTS'" ;; esac
+for b in ${BENCH:-}; do
+	case $b in base|kmem|breakdown) ;; *) die "unknown BENCH part '$b' (known: base kmem breakdown)" ;; esac
+done
+case ${BOOTS:-4} in ''|*[!0-9]*|0) die "BOOTS must be a positive number, got '$BOOTS'" ;; esac
 case ${SERIES_BOOT:-1} in 0|1) ;; *) die "SERIES_BOOT must be 0 or 1, got '$SERIES_BOOT'" ;; esac
 case ${CYCLES:-1000} in ''|*[!0-9]*|0) die "CYCLES must be a positive number, got '$CYCLES'" ;; esac
 known_matrix=$(bash "$TOP/scripts/build-matrix.sh" --list)
@@ -104,8 +108,28 @@ soak)
 		--modes "$(csv $MODES)" --tests hotplug-cycles --timeout-scale 12
 	;;
 bench)
-	build "$PROFILE"
-	exec python3 "$S/runner.py" bench --profile "$PROFILE" --modes "$(csv $MODES)"
+	# base: latency per GiB, page tables and memory cost (PROFILE); kmem: the
+	# dax/kmem latency table, default and release profiles (BOOTS boots per
+	# cell); breakdown: per-function times of its steps (trace profile).
+	rc=0
+	for b in ${BENCH:-base kmem breakdown}; do
+		case $b in
+		base)
+			build "$PROFILE"
+			python3 "$S/runner.py" bench --profile "$PROFILE" --modes "$(csv $MODES)" || rc=1
+			;;
+		kmem)
+			build default release
+			python3 "$S/runner.py" bench-kmem --profiles default,release --modes "$(csv $MODES)" \
+				--boots "${BOOTS:-4}" || rc=1
+			;;
+		breakdown)
+			build trace
+			python3 "$S/runner.py" bench-breakdown --profile trace --modes "$(csv $MODES)" || rc=1
+			;;
+		esac
+	done
+	exit $rc
 	;;
 series-check)
 	stage_deps

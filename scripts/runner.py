@@ -1170,6 +1170,162 @@ def cmd_bench(args):
     return 1 if failed else 0
 
 
+# The dax/kmem latency scenario (tests/guest/bench-kmem.sh): a 3 GiB guest
+# whose devicetree has 1 GiB of RAM and a 2 GiB pmem-region; 15 blocks added,
+# onlined movable, offlined and removed per cycle.
+KMEM_STEPS = ("add", "online", "offline", "remove")
+# The reference of issue 14: mainline's riscv implementation (Linux 6.12
+# LTS) with the same trims and the riscv defconfig's debug options, on the
+# same QEMU, DTB, initramfs and scenario; medians of cycles 2-10 over 4
+# boots, ms. Measured once outside this rig (which builds only 6.1).
+KMEM_MAINLINE = {
+    ("sv39", "0"): (6.8, 28.4, 54.3, 2.7), ("sv39", "1"): (8.2, 31.8, 54.4, 4.2),
+    ("sv48", "0"): (6.8, 28.3, 52.9, 2.7), ("sv48", "1"): (8.8, 31.1, 54.4, 4.4),
+    ("sv57", "0"): (7.2, 28.9, 54.4, 2.7), ("sv57", "1"): (8.9, 32.3, 55.3, 4.5),
+}
+
+
+def kmem_test(mom, cycles, breakdown=False):
+    return {"name": "bench-kmem", "guest": "bench-kmem", "memory": "3G", "pmem": "2G",
+            "append": f"rig.cycles={cycles} memory_hotplug.memmap_on_memory={mom}"
+                      + (" rig.breakdown=1" if breakdown else ""),
+            "timeout": 900}
+
+
+def median(vals):
+    v = sorted(vals)
+    n = len(v)
+    if not n:
+        return None
+    return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
+
+
+def kmem_lines(g, first):
+    """The KMEMLAT and KMEMFN lines of a boot from cycle `first` on."""
+    lat, fn = [], []
+    for line in g.lines:
+        m = re.match(r"KMEMLAT (\d+) (\w+) (\d+)$", line.strip())
+        if m and int(m.group(1)) >= first:
+            lat.append((int(m.group(1)), m.group(2), int(m.group(3))))
+        m = re.match(r"KMEMFN (\d+) (\w+) (\S+) (\d+) ([\d.]+)$", line.strip())
+        if m and int(m.group(1)) >= first:
+            fn.append((int(m.group(1)), m.group(2), m.group(3), int(m.group(4)), float(m.group(5))))
+    return lat, fn
+
+
+def cmd_bench_kmem(args):
+    """The dax/kmem latency table: per profile, paging mode and
+    memmap_on_memory, the median of cycles 2..N of every boot, pooled over
+    args.boots boots, next to mainline's figures."""
+    profiles = [p for p in args.profiles.split(",") if p]
+    modes = [m for m in args.modes.split(",") if m]
+    for p in profiles:
+        if p not in known_profiles():
+            die(f"unknown profile '{p}' (known: {', '.join(known_profiles())})")
+    for m in modes:
+        if m not in MODES:
+            die(f"unknown paging mode '{m}' (known: {', '.join(MODES)})")
+    if args.cycles < 2 or args.boots < 1:
+        die("bench-kmem needs --cycles >= 2 (cycle 1 is left out) and --boots >= 1")
+    raw, failed = {}, 0
+    for p in profiles:
+        for m in modes:
+            for mom in ("0", "1"):
+                cell = raw.setdefault(f"{p}/{m}/mom{mom}", {s: [] for s in KMEM_STEPS})
+                for b in range(1, args.boots + 1):
+                    g, why, log = bench_boot(p, m, kmem_test(mom, args.cycles), f"kmem-{p}-mom{mom}-{b}")
+                    if why:
+                        print(f"bench-kmem {p} {m} memmap_on_memory={mom} boot {b} FAILED: {why} (log: {log})",
+                              flush=True)
+                        print(tail(g.lines))
+                        failed += 1
+                        continue
+                    lat, _ = kmem_lines(g, 2)
+                    for _, step, us in lat:
+                        cell[step].append(us)
+                    print(f"# {p} {m} memmap_on_memory={mom} boot {b}: {g.elapsed:.0f}s (log: {log})", flush=True)
+    out = os.path.join(BUILD, "bench-kmem.json")
+    table = {}
+    for key, cell in raw.items():
+        table[key] = {s: (round(median(v) / 1000, 2) if v else None) for s, v in cell.items()}
+    with open(out, "w") as f:
+        json.dump({"unit": "ms", "cycles": args.cycles, "boots": args.boots, "first_cycle": 2,
+                   "medians": table, "raw_us": raw, "failed_boots": failed,
+                   "mainline_ms": {f"{m}/mom{mom}": dict(zip(KMEM_STEPS, v))
+                                   for (m, mom), v in KMEM_MAINLINE.items()}}, f, indent=1)
+    print(f"dax/kmem, 15 blocks (1920 MiB): ms, median of cycles 2-{args.cycles} over {args.boots} boot(s);"
+          " in brackets ours / mainline 6.12 (issue 14)")
+    print(f"{'profile':<9}{'mode':<6}{'mom':<5}" + "".join(f"{s:>18}" for s in KMEM_STEPS))
+    for key, med in table.items():
+        p, m, mom = key.split("/")
+        ref = KMEM_MAINLINE.get((m, mom[3:]))
+        cols = []
+        for i, s in enumerate(KMEM_STEPS):
+            v = med[s]
+            if v is None:
+                cols.append(f"{'-':>18}")
+            else:
+                cols.append(f"{v:>10.2f} ({v / ref[i]:.2f}x)" if ref else f"{v:>18.2f}")
+        print(f"{p:<9}{m:<6}{mom[3:]:<5}" + "".join(f"{c:>18}" for c in cols))
+    print(f"# JSON: {os.path.relpath(out, TOP)}")
+    if failed:
+        print(f"# {failed} boot(s) failed: their cycles are missing")
+    return 1 if failed else 0
+
+
+def cmd_bench_breakdown(args):
+    """Where the time of each dax/kmem step goes: the ftrace function
+    profiler (a kernel with FUNCTION_PROFILER: the 'trace' profile) over
+    cycles 2..N of one boot per paging mode and memmap_on_memory; per step,
+    the mean per cycle of each function's time (callees included)."""
+    modes = [m for m in args.modes.split(",") if m]
+    for m in modes:
+        if m not in MODES:
+            die(f"unknown paging mode '{m}' (known: {', '.join(MODES)})")
+    if args.profile not in known_profiles():
+        die(f"unknown profile '{args.profile}' (known: {', '.join(known_profiles())})")
+    result, failed = {}, 0
+    for m in modes:
+        for mom in ("0", "1"):
+            g, why, log = bench_boot(args.profile, m, kmem_test(mom, args.cycles, True), f"breakdown-mom{mom}")
+            if why:
+                print(f"breakdown {m} memmap_on_memory={mom} FAILED: {why} (log: {log})", flush=True)
+                print(tail(g.lines))
+                failed += 1
+                continue
+            if not any(l.startswith("KMEMFN ") for l in g.lines):
+                print(f"breakdown {m} memmap_on_memory={mom}: no profiler figures; does profile"
+                      f" '{args.profile}' have FUNCTION_PROFILER? (log: {log})")
+                failed += 1
+                continue
+            lat, fn = kmem_lines(g, 2)
+            ncyc = len({c for c, _, _ in lat}) or 1
+            cell = result.setdefault(f"{m}/mom{mom}", {})
+            for step in KMEM_STEPS:
+                total = sum(us for _, s, us in lat if s == step) / ncyc
+                funcs = {}
+                for _, s, f, hits, us in fn:
+                    if s == step:
+                        h, u = funcs.get(f, (0, 0.0))
+                        funcs[f] = (h + hits, u + us)
+                cell[step] = {"step_us": round(total, 1),
+                              "functions": {f: {"calls": round(h / ncyc, 1), "us": round(u / ncyc, 1)}
+                                            for f, (h, u) in sorted(funcs.items(), key=lambda x: -x[1][1])}}
+            print(f"# breakdown {m} memmap_on_memory={mom}: {g.elapsed:.0f}s (log: {log})", flush=True)
+    out = os.path.join(BUILD, "bench-breakdown.json")
+    with open(out, "w") as f:
+        json.dump({"profile": args.profile, "unit": "us per cycle", "cycles": args.cycles,
+                   "first_cycle": 2, "breakdown": result, "failed_boots": failed}, f, indent=1)
+    for key, cell in result.items():
+        for step, d in cell.items():
+            print(f"{key} {step}: {d['step_us'] / 1000:.2f} ms per cycle (profiler on)")
+            for fname, v in list(d["functions"].items())[:args.top]:
+                share = 100 * v["us"] / d["step_us"] if d["step_us"] else 0
+                print(f"    {fname:<32} {v['us'] / 1000:>8.2f} ms {share:>5.1f}%  {v['calls']:>7} calls")
+    print(f"# JSON: {os.path.relpath(out, TOP)}")
+    return 1 if failed else 0
+
+
 def cmd_shell(args):
     if args.mode not in MODES:
         die(f"unknown paging mode '{args.mode}' (known: {', '.join(MODES)})")
@@ -1212,6 +1368,16 @@ def main():
     b = sub.add_parser("bench")
     b.add_argument("--profile", default="default")
     b.add_argument("--modes", default="sv39,sv48,sv57")
+    k = sub.add_parser("bench-kmem", help="the dax/kmem latency table (make bench BENCH=kmem)")
+    k.add_argument("--profiles", default="default,release")
+    k.add_argument("--modes", default="sv39,sv48,sv57")
+    k.add_argument("--cycles", default=10, type=int)
+    k.add_argument("--boots", default=4, type=int)
+    k = sub.add_parser("bench-breakdown", help="per-function times of the dax/kmem steps (make bench BENCH=breakdown)")
+    k.add_argument("--profile", default="trace")
+    k.add_argument("--modes", default="sv39,sv48,sv57")
+    k.add_argument("--cycles", default=10, type=int)
+    k.add_argument("--top", default=12, type=int)
     d = sub.add_parser("demo")
     d.add_argument("--profile", default="default")
     d.add_argument("--mode", default="sv57")
@@ -1234,6 +1400,10 @@ def main():
         return cmd_demo(args)
     if args.cmd == "bench":
         return cmd_bench(args)
+    if args.cmd == "bench-kmem":
+        return cmd_bench_kmem(args)
+    if args.cmd == "bench-breakdown":
+        return cmd_bench_breakdown(args)
     args.print_only = args.cmd == "cmdline"
     return cmd_shell(args)
 
