@@ -23,6 +23,9 @@ for b in ${BENCH:-}; do
 	case $b in base|kmem|breakdown) ;; *) die "unknown BENCH part '$b' (known: base kmem breakdown)" ;; esac
 done
 case ${BOOTS:-4} in ''|*[!0-9]*|0) die "BOOTS must be a positive number, got '$BOOTS'" ;; esac
+for p in ${SERIES_PARTS:-}; do
+	case $p in patches|matrix|apply) ;; *) die "unknown SERIES_PARTS entry '$p' (known: patches matrix apply)" ;; esac
+done
 case ${SERIES_BOOT:-1} in 0|1) ;; *) die "SERIES_BOOT must be 0 or 1, got '$SERIES_BOOT'" ;; esac
 case ${CYCLES:-1000} in ''|*[!0-9]*|0) die "CYCLES must be a positive number, got '$CYCLES'" ;; esac
 known_matrix=$(bash "$TOP/scripts/build-matrix.sh" --list)
@@ -135,7 +138,7 @@ series-check)
 	stage_deps
 	stage_tree
 	# The per-patch boots need the rig's QEMU and BusyBox.
-	if [ "${SERIES_BOOT:-1}" != 0 ]; then
+	if [ "${SERIES_BOOT:-1}" != 0 ] && [[ " ${SERIES_PARTS:-patches} " == *" patches "* ]]; then
 		stage_qemu
 		stage_busybox
 	fi

@@ -14,7 +14,8 @@
 # FLATMEM defconfig, SPARSEMEM without VMEMMAP, rv32, nommu, the rig's
 # profiles, x86_64 and arm64 with memory hotplug; and last whether the series
 # applies on every linux-source-6.1 version of the archive and on the vanilla
-# tree (scripts/apply-check.sh).
+# tree (scripts/apply-check.sh). SERIES_PARTS="patches matrix apply" (the
+# default) selects the parts that run.
 . "$(dirname "$0")/lib.sh"
 
 tree=$BUILD/linux
@@ -33,22 +34,11 @@ W1_DIRS="arch/riscv/mm/ arch/riscv/kernel/ drivers/base/ mm/"
 IGNORE=COMMIT_LOG_LONG_LINE,MACRO_ARG_REUSE,ALLOC_SIZEOF_STRUCT,CAMELCASE,GIT_COMMIT_ID,FILE_PATH_CHANGES,UNKNOWN_COMMIT_ID
 
 [ -d "$tree/.git" ] || die "no build/linux: run 'make tree'"
-# checkpatch runs scripts/spdxcheck.py on new files, which needs python3-ply.
-if ! python3 -c 'import ply' 2>/dev/null; then
-	[ "$(id -u)" = 0 ] || die "python3-ply is missing (Debian package), checkpatch needs it"
-	echo "installing python3-ply (Debian package) for checkpatch's SPDX check"
-	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-ply >/dev/null ||
-		die "apt-get install python3-ply failed"
-fi
-patches=$(ls "$TOP"/patches/linux/0*.patch 2>/dev/null | grep -v '/0000-cover-letter.patch$' || true)
-[ -n "$patches" ] || die "patches/linux has no patches"
-commits=$(git -C "$tree" rev-list --reverse base..HEAD)
-[ "$(echo "$commits" | wc -w)" = "$(echo "$patches" | wc -w)" ] ||
-	die "build/linux and patches/linux differ in length: run 'make tree' (or 'make export')"
-
-git -C "$tree" worktree remove --force "$wt" >/dev/null 2>&1 || rm -rf "$wt"
-git -C "$tree" worktree prune
-git -C "$tree" worktree add -q --detach "$wt" base
+SERIES_PARTS=${SERIES_PARTS:-patches matrix apply}
+for part in $SERIES_PARTS; do
+	case $part in patches | matrix | apply) ;; *) die "unknown SERIES_PARTS entry '$part' (known: patches matrix apply)" ;; esac
+done
+part() { case " $SERIES_PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
 
 kbuild() {
 	make -C "$wt" O="$out" ARCH=riscv CROSS_COMPILE=riscv64-linux-gnu- \
@@ -92,62 +82,91 @@ configure() {
 		die "configuring $(git -C "$wt" log -1 --format=%s) failed"
 }
 
-fail=0
-configure
-t0=$(date +%s)
-kbuild Image modules >"$LOGS/series-base.log" 2>&1 || die "base does not build (log: build/logs/series-base.log)"
-booted=
-if [ "$SERIES_BOOT" = 1 ]; then
-	booted=$(boot base) || die "base does not boot: $booted"
-	booted=", boot $booted"
-fi
-base_w=$(w1_count)
-echo "base: builds; W=1 warnings in $W1_DIRS: $base_w$booted; $(($(date +%s) - t0)) s (log: build/logs/series-base.log)"
-prev_w=$base_w
-i=0
-first_bad=
-for c in $commits; do
-	i=$((i + 1))
-	t0=$(date +%s)
-	bad=0
-	p=$(echo "$patches" | sed -n "${i}p")
-	subj=$(git -C "$tree" log -1 --format=%s "$c")
-	git -C "$wt" checkout -q --detach "$c"
+# Each patch: build, boot, W=1, checkpatch.
+if part patches; then
+	# checkpatch runs scripts/spdxcheck.py on new files, which needs python3-ply
+	# and python3-git, with Debian's python3 (/usr/bin first in PATH: a python3
+	# of pyenv or a venv earlier in PATH does not see Debian's modules).
+	CP_PATH=/usr/bin:$PATH
+	if ! PATH=$CP_PATH python3 -c 'import ply, git' 2>/dev/null; then
+		[ "$(id -u)" = 0 ] || die "python3-ply or python3-git is missing (Debian packages), checkpatch needs them"
+		echo "installing python3-ply and python3-git (Debian packages) for checkpatch's SPDX check"
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-ply python3-git >/dev/null ||
+			die "apt-get install python3-ply python3-git failed"
+		PATH=$CP_PATH python3 -c 'import ply, git' || die "Debian's python3 still cannot import ply and git"
+	fi
+	patches=$(ls "$TOP"/patches/linux/0*.patch 2>/dev/null | grep -v '/0000-cover-letter.patch$' || true)
+	[ -n "$patches" ] || die "patches/linux has no patches"
+	commits=$(git -C "$tree" rev-list --reverse base..HEAD)
+	[ "$(echo "$commits" | wc -w)" = "$(echo "$patches" | wc -w)" ] ||
+		die "build/linux and patches/linux differ in length: run 'make tree' (or 'make export')"
+
+	git -C "$tree" worktree remove --force "$wt" >/dev/null 2>&1 || rm -rf "$wt"
+	git -C "$tree" worktree prune
+	git -C "$tree" worktree add -q --detach "$wt" base
+
+	fail=0
 	configure
-	log=$LOGS/series-$(printf %04d $i).log
-	if kbuild Image modules >"$log" 2>&1; then build=ok; else build=FAILED; bad=1; fi
+	t0=$(date +%s)
+	kbuild Image modules >"$LOGS/series-base.log" 2>&1 || die "base does not build (log: build/logs/series-base.log)"
 	booted=
-	if [ "$SERIES_BOOT" = 1 ] && [ "$build" = ok ]; then
-		booted=$(boot "$(printf %04d $i)") || bad=1
+	if [ "$SERIES_BOOT" = 1 ]; then
+		booted=$(boot base) || die "base does not boot: $booted"
 		booted=", boot $booted"
 	fi
-	w=$(w1_count)
-	cp=$(cd "$wt" && ./scripts/checkpatch.pl --strict --terse --no-summary --ignore="$IGNORE" "$p" 2>&1 |
-		grep -cE 'ERROR|WARNING|CHECK' || true)
-	status="build $build, W=1 $w (was $prev_w), checkpatch $cp$booted"
-	[ "$w" -le "$prev_w" ] || bad=1
-	[ "$cp" = 0 ] || { bad=1; (cd "$wt" && ./scripts/checkpatch.pl --strict --terse --no-summary --ignore="$IGNORE" "$p" | sed 's/^/      /'); }
-	printf '%2d %-66s %s; %d s (log: build/logs/series-%04d.log)\n' "$i" "$subj" "$status" $(($(date +%s) - t0)) "$i"
-	if [ "$bad" = 1 ]; then
-		fail=1
-		[ -n "$first_bad" ] || first_bad="$i ($subj)"
+	base_w=$(w1_count)
+	echo "base: builds; W=1 warnings in $W1_DIRS: $base_w$booted; $(($(date +%s) - t0)) s (log: build/logs/series-base.log)"
+	prev_w=$base_w
+	i=0
+	first_bad=
+	for c in $commits; do
+		i=$((i + 1))
+		t0=$(date +%s)
+		bad=0
+		p=$(echo "$patches" | sed -n "${i}p")
+		subj=$(git -C "$tree" log -1 --format=%s "$c")
+		git -C "$wt" checkout -q --detach "$c"
+		configure
+		log=$LOGS/series-$(printf %04d $i).log
+		if kbuild Image modules >"$log" 2>&1; then build=ok; else build=FAILED; bad=1; fi
+		booted=
+		if [ "$SERIES_BOOT" = 1 ] && [ "$build" = ok ]; then
+			booted=$(boot "$(printf %04d $i)") || bad=1
+			booted=", boot $booted"
+		fi
+		w=$(w1_count)
+		# A Traceback is spdxcheck.py failing: a finding too.
+		cp=$(cd "$wt" && PATH=$CP_PATH ./scripts/checkpatch.pl --strict --terse --no-summary --ignore="$IGNORE" "$p" 2>&1 |
+			grep -cE 'ERROR|WARNING|CHECK|Traceback' || true)
+		status="build $build, W=1 $w (was $prev_w), checkpatch $cp$booted"
+		[ "$w" -le "$prev_w" ] || bad=1
+		[ "$cp" = 0 ] || { bad=1; (cd "$wt" && PATH=$CP_PATH ./scripts/checkpatch.pl --strict --terse --no-summary --ignore="$IGNORE" "$p" | sed 's/^/      /'); }
+		printf '%2d %-66s %s; %d s (log: build/logs/series-%04d.log)\n' "$i" "$subj" "$status" $(($(date +%s) - t0)) "$i"
+		if [ "$bad" = 1 ]; then
+			fail=1
+			[ -n "$first_bad" ] || first_bad="$i ($subj)"
+		fi
+		prev_w=$w
+	done
+	git -C "$tree" worktree remove --force "$wt"
+	rm -rf "$BUILD/initramfs-series" "$BUILD/initramfs-series.cpio.gz" "$BUILD/kmod-series"
+	[ "$fail" = 0 ] || die "series-check failed; first bad patch: $first_bad (logs: build/logs/series-*.log, build/series-boot/)"
+	if [ "$SERIES_BOOT" = 1 ]; then
+		echo "series-check: all $i patches build, boot, add no W=1 warnings and pass checkpatch --strict"
+	else
+		echo "series-check: all $i patches build, add no W=1 warnings and pass checkpatch --strict (boots skipped: SERIES_BOOT=0)"
 	fi
-	prev_w=$w
-done
-git -C "$tree" worktree remove --force "$wt"
-rm -rf "$BUILD/initramfs-series" "$BUILD/initramfs-series.cpio.gz" "$BUILD/kmod-series"
-[ "$fail" = 0 ] || die "series-check failed; first bad patch: $first_bad (logs: build/logs/series-*.log, build/series-boot/)"
-if [ "$SERIES_BOOT" = 1 ]; then
-	echo "series-check: all $i patches build, boot, add no W=1 warnings and pass checkpatch --strict"
-else
-	echo "series-check: all $i patches build, add no W=1 warnings and pass checkpatch --strict (boots skipped: SERIES_BOOT=0)"
 fi
 
 # The whole series in the configurations the rig's kernels do not cover
 # (MATRIX_CONFIGS selects some; see scripts/build-matrix.sh).
-# shellcheck disable=SC2086
-bash "$TOP/scripts/build-matrix.sh" ${MATRIX_CONFIGS:-}
+if part matrix; then
+	# shellcheck disable=SC2086
+	bash "$TOP/scripts/build-matrix.sh" ${MATRIX_CONFIGS:-}
+fi
 
 # Where users are: every linux-source-6.1 version in Debian's archive and the
 # vanilla tree (scripts/apply-check.sh).
-bash "$TOP/scripts/apply-check.sh" || die "the series does not apply on every linux-source-6.1 version (table above)"
+if part apply; then
+	bash "$TOP/scripts/apply-check.sh" || die "the series does not apply on every linux-source-6.1 version (table above)"
+fi
