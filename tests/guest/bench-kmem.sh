@@ -93,19 +93,6 @@ step() {
 	echo "KMEMLAT $_c $_s $_us"
 }
 
-# The blocks of the System RAM (kmem) ranges.
-kmem_blocks() {
-	_bs=$(block_bytes)
-	sed -n 's/^ *\([0-9a-f]*\)-\([0-9a-f]*\) : System RAM (kmem)$/\1 \2/p' /proc/iomem |
-		while read -r _s _e; do
-			_a=$((0x$_s))
-			while [ $_a -lt $((0x$_e)) ]; do
-				echo $((_a / _bs))
-				_a=$((_a + _bs))
-			done
-		done
-}
-
 # state_args STATE BLOCKS...: timed-write arguments for every block.
 state_args() {
 	_st=$1
@@ -120,7 +107,7 @@ i=0 fail="" nblocks=""
 while [ $i -lt $cycles ] && [ -z "$fail" ]; do
 	i=$((i + 1))
 	step $i add $KMEM/new_id $dax || { fail="bind $dax to kmem"; break; }
-	blocks=$(kmem_blocks | xargs)
+	blocks=$($nd blocks | xargs)
 	n=$(echo $blocks | wc -w)
 	[ -n "$nblocks" ] || nblocks=$n
 	[ "$n" = "$nblocks" ] || { fail="$n blocks, cycle 1 had $nblocks"; break; }

@@ -18,6 +18,7 @@
 #   nd.sh kmem DAX           hand device-dax DAX to dax/kmem (System RAM, blocks
 #                            offline); prints the memory block numbers
 #   nd.sh unkmem DAX         back from kmem to device_dax (blocks must be offline)
+#   nd.sh blocks             the memory block numbers of System RAM (kmem)
 #   nd.sh info               what is configured
 #
 # Every step says what it wrote where and what the kernel answered; the first
@@ -176,5 +177,6 @@ devdax) cmd_devdax "$@" ;;
 kmem) cmd_kmem "$@" ;;
 unkmem) cmd_unkmem "$@" ;;
 info) cmd_info ;;
-*) die "usage: nd.sh reset|fsdax LOC ALIGN|devdax ALIGN [LOC]|kmem DAX|unkmem DAX|info" ;;
+blocks) kmem_blocks ;;
+*) die "usage: nd.sh reset|fsdax LOC ALIGN|devdax ALIGN [LOC]|kmem DAX|unkmem DAX|blocks|info" ;;
 esac
