@@ -70,9 +70,24 @@ with() {
 	kb "$arch" "$out" -s olddefconfig
 }
 
-# KASAN: the series' mm/kasan/init.c change is built there too.
+# require OUT OPTION...: every OPTION (=y) survived Kconfig, or say which did
+# not and fail (a dependency the defconfig lacks would otherwise drop it, and
+# its code would silently not be built).
+require() {
+	local out=$1 o bad=0
+	shift
+	for o in "$@"; do
+		grep -qx "CONFIG_$o" "$out/.config" || { echo "dropped by Kconfig: CONFIG_$o (final: $(grep "^CONFIG_${o%=*}=" "$out/.config" || echo 'not set'))"; bad=1; }
+	done
+	return $bad
+}
+
+# KASAN: the series' mm/kasan/init.c change is built there too. DAX and
+# TRANSPARENT_HUGEPAGE: what DEV_DAX depends on (x86_64_defconfig has
+# neither).
 GENERIC="MEMORY_HOTPLUG=y MEMORY_HOTREMOVE=y SPARSEMEM_VMEMMAP=y ZONE_DEVICE=y
-DEV_DAX=y DEV_DAX_KMEM=y VIRTIO_MEM=y MHP_MEMMAP_ON_MEMORY=y KASAN=y"
+TRANSPARENT_HUGEPAGE=y LIBNVDIMM=y DAX=y DEV_DAX=y DEV_DAX_KMEM=y VIRTIO_MEM=y
+MHP_MEMMAP_ON_MEMORY=y KASAN=y"
 
 # build_one NAME: configure and build; prints the result column.
 build_one() {
@@ -111,12 +126,16 @@ build_one() {
 		kb x86 "$out" -s x86_64_defconfig
 		# shellcheck disable=SC2086
 		with "$out" x86 $GENERIC
+		# shellcheck disable=SC2086
+		require "$out" $GENERIC
 		kb x86 "$out" bzImage modules
 		;;
 	arm64)
 		kb arm64 "$out" -s defconfig
 		# shellcheck disable=SC2086
 		with "$out" arm64 $GENERIC
+		# shellcheck disable=SC2086
+		require "$out" $GENERIC
 		kb arm64 "$out" Image modules
 		;;
 	esac
