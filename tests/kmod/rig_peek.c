@@ -23,6 +23,11 @@
  *                                     that differs in PID 1's PGD, copied at
  *                                     boot. With the series these entries
  *                                     never change after boot.
+ * /sys/kernel/debug/rig_peek/kleaf   how the kernel address selected with phys
+ *                                     or addr is mapped, walking the kernel
+ *                                     half of the reading process's PGD: the
+ *                                     leaf level (pgd, p4d, pud, pmd or pte)
+ *                                     or none
  * /sys/kernel/debug/rig_peek/uleaf   write a user virtual address of the
  *                                     writing process, read back how it is
  *                                     mapped there: the leaf level (pte, pmd,
@@ -286,6 +291,59 @@ out:
 	return simple_read_from_buffer(buf, count, ppos, tmp, len);
 }
 
+/* Walked without locks, like ptpages: read with no hotplug running. */
+static ssize_t kleaf_read(struct file *file, char __user *buf, size_t count, loff_t *ppos)
+{
+	unsigned long a = peek_addr;
+	const char *level = "none";
+	pgd_t *pgdp = pgd_offset_pgd(current->active_mm->pgd, a);
+	p4d_t *p4dp;
+	pud_t *pudp;
+	pmd_t *pmdp;
+	char tmp[16];
+	int len;
+
+	if (*ppos)
+		return 0;
+	if (!pgd_present(READ_ONCE(*pgdp)))
+		goto out;
+	if (pgd_val(READ_ONCE(*pgdp)) & _PAGE_LEAF) {
+		level = "pgd";
+		goto out;
+	}
+	p4dp = p4d_offset(pgdp, a);
+	if (!p4d_present(READ_ONCE(*p4dp)))
+		goto out;
+	if (pgtable_l5_enabled && (p4d_val(READ_ONCE(*p4dp)) & _PAGE_LEAF)) {
+		level = "p4d";
+		goto out;
+	}
+	pudp = pud_offset(p4dp, a);
+	if (!pud_present(READ_ONCE(*pudp)))
+		goto out;
+	if (pgtable_l4_enabled && pud_leaf(READ_ONCE(*pudp))) {
+		level = "pud";
+		goto out;
+	}
+	pmdp = pmd_offset(pudp, a);
+	if (!pmd_present(READ_ONCE(*pmdp)))
+		goto out;
+	if (pmd_leaf(READ_ONCE(*pmdp))) {
+		level = "pmd";
+		goto out;
+	}
+	if (pte_present(READ_ONCE(*pte_offset_kernel(pmdp, a))))
+		level = "pte";
+out:
+	len = scnprintf(tmp, sizeof(tmp), "%s\n", level);
+	return simple_read_from_buffer(buf, count, ppos, tmp, len);
+}
+
+static const struct file_operations kleaf_fops = {
+	.read = kleaf_read,
+	.llseek = noop_llseek,
+};
+
 static const struct file_operations uleaf_fops = {
 	.read = uleaf_read,
 	.write = uleaf_write,
@@ -316,6 +374,7 @@ static int __init rig_peek_init(void)
 	debugfs_create_file("peek", 0400, dir, NULL, &peek_fops);
 	debugfs_create_file("ptpages", 0400, dir, NULL, &ptpages_fops);
 	debugfs_create_file("uleaf", 0600, dir, NULL, &uleaf_fops);
+	debugfs_create_file("kleaf", 0400, dir, NULL, &kleaf_fops);
 	debugfs_create_file("kpgd", 0400, dir, NULL, &kpgd_fops);
 	return 0;
 }
