@@ -314,6 +314,12 @@ class Guest:
         if t.get("reduced"):
             append += shlex.split(t["ci_append"])
         append += shlex.split(os.environ.get("RIG_APPEND", ""))
+        # The kernel prints nothing before its 8250 console starts
+        # (earlycon=sbi needs SBI v0.1, which the configs leave out). With
+        # debug_pagealloc, setup_vm_final() maps all memory with 4 KiB pages
+        # through the fixmap first: a debug kernel with 2 GiB on Sv48 was
+        # still there after 60 s while two kernel builds ran (measured).
+        self.early_hang_s = EARLY_HANG_S * (3 if "debug_pagealloc=on" in append else 1)
         argv = [QEMU, "-M", "virt", "-cpu", MODES[self.mode],
                 "-smp", str(t.get("smp", 2)), "-m", memarg,
                 "-bios", FIRMWARE, "-kernel", image, "-initrd", initrd,
@@ -516,7 +522,7 @@ class Guest:
             # Any printk line counts as output: with memblock=debug the ring
             # buffer wraps before the console starts and "Linux version" is
             # among the dropped messages.
-            if time.time() - start > min(EARLY_HANG_S, timeout) and not self.kernel_seen:
+            if time.time() - start > min(self.early_hang_s, timeout) and not self.kernel_seen:
                 self.log(f"[rig] no kernel output {time.time() - start:.0f}s after start: early boot hang")
                 self.log_cpu_state()
                 finish()

@@ -10,7 +10,7 @@ require_probe
 # Kernels with kmemleak get one more check: a scan after the removal.
 kml=0
 [ -w /sys/kernel/debug/kmemleak ] && kml=1
-ktap_plan $((22 + kml))
+ktap_plan $((24 + kml))
 
 n1=$(rig_param node1)
 start=$((${n1%,*})) size=$((${n1#*,}))
@@ -45,6 +45,24 @@ echo "BENCH mn_early_node1 $3"
 diag "$(dmesg | grep -m1 'NODE_DATA(1)' | sed 's/^\[[^]]*\] *//')"
 check "memblock=debug: reservations on node 0, none on node 1" [ "$1" -gt 0 -a "$3" -eq 0 ]
 
+# ---- how node 1 is mapped ----------------------------------------------------
+# Node 1 is one 1 GiB-aligned GiB, but hotpluggable: unprobe removes it one
+# memory block at a time, so the linear map must map it with PMD leaves at
+# most in every paging mode (removal never splits a leaf), and with base pages
+# under debug_pagealloc.
+case "$(cat /proc/cmdline)" in
+*debug_pagealloc=on*) leaf=pte ;;
+*) leaf=pmd ;;
+esac
+# levels ADDR...: the sorted leaf levels that map the addresses, "-invalid"
+# (debug_pagealloc's unmapped free pages) counted as mapped.
+levels() {
+	for _a in "$@"; do kleaf $_a; done | sed 's/-invalid$//' | sort -u | tr '\n' ' '
+}
+starts=""
+for b in $blocks; do starts="$starts $((b * bs))"; done
+check_eq "node 1's linear map: $leaf leaves, no larger" "$(levels $starts)" "$leaf "
+
 # ---- the kernel's own memory cannot go --------------------------------------
 snapshot /tmp/boot
 expect_err "offline the kernel image's block" EINVAL $MEMSYS/memory$(block_of $((0x80200000)))/state offline
@@ -65,9 +83,29 @@ diag "node 1 MemUsed with the workload: $used1 kB"
 before=$(meminfo_kb MemTotal)
 t0=$(mstime)
 gone=0
+first=""
 for b in $blocks; do
 	if offline_retry $b 4 && unprobe $((b * bs)); then
 		gone=$((gone + 1))
+		[ -n "$first" ] && continue
+		# The first block removed shared the GiB with the others: they
+		# must still be mapped as before and readable through the
+		# linear map, the removed block not.
+		# (With debug_pagealloc, free pages are unmapped: only valid
+		# entries are read.)
+		first=$b
+		others="" unread=""
+		for o in $blocks; do
+			[ $o = $b ] && continue
+			others="$others $((o * bs))"
+			case $(kleaf $((o * bs))) in
+			*-invalid | none) ;;
+			*) kpeek $((o * bs)) || unread="$unread $o" ;;
+			esac
+		done
+		check_eq "first block gone (memory$b): it is unmapped, the others $leaf-mapped and readable" \
+			"$(kleaf $((b * bs))) $(levels $others)${unread:+unreadable:$unread}" \
+			"none $leaf "
 	else
 		diag "memory$b: $(sysfs-write $MEMSYS/memory$b/state offline 2>&1)"
 		pageflags $((b * bs)) $bs | sed 's/^/# /'
@@ -81,6 +119,7 @@ diag "removed $gone of $nblocks blocks in $((t1 - t0)) ms; MemTotal $before -> $
 echo "BENCH mn_remove_ms_per_gib $(( (t1 - t0) * 1048576 / size_kb ))"
 echo "BENCH mn_memtotal_before_kib $before"
 echo "BENCH mn_memtotal_after_kib $after"
+[ -n "$first" ] || not_ok "first block gone: no block of node 1 could be removed"
 check_eq "every block of node 1 offlined and removed" "$gone" "$nblocks"
 # The node's memmap and its linear-map tables came from memblock on node 0 and
 # go back to the page allocator: MemTotal drops by the node less its memmap

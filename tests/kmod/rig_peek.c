@@ -26,8 +26,10 @@
  * /sys/kernel/debug/rig_peek/kleaf   how the kernel address selected with phys
  *                                     or addr is mapped, walking the kernel
  *                                     half of the reading process's PGD: the
- *                                     leaf level (pgd, p4d, pud, pmd or pte)
- *                                     or none
+ *                                     leaf level (pgd, p4d, pud, pmd or pte),
+ *                                     LEVEL-invalid for an entry without the
+ *                                     valid bit (debug_pagealloc's unmapped
+ *                                     pages), or none
  * /sys/kernel/debug/rig_peek/uleaf   write a user virtual address of the
  *                                     writing process, read back how it is
  *                                     mapped there: the leaf level (pte, pmd,
@@ -291,51 +293,64 @@ out:
 	return simple_read_from_buffer(buf, count, ppos, tmp, len);
 }
 
-/* Walked without locks, like ptpages: read with no hotplug running. */
-static ssize_t kleaf_read(struct file *file, char __user *buf, size_t count, loff_t *ppos)
+/*
+ * Walked without locks, like ptpages: read with no hotplug running. Entries
+ * are tested for the valid bit itself: pte_present() is also true for kernel
+ * PTEs that debug_pagealloc unmapped (_PAGE_GLOBAL is _PAGE_PROT_NONE).
+ */
+static const char *kleaf_level(unsigned long a)
 {
-	unsigned long a = peek_addr;
-	const char *level = "none";
 	pgd_t *pgdp = pgd_offset_pgd(current->active_mm->pgd, a);
+	unsigned long v = pgd_val(READ_ONCE(*pgdp));
 	p4d_t *p4dp;
 	pud_t *pudp;
 	pmd_t *pmdp;
-	char tmp[16];
-	int len;
 
-	if (*ppos)
-		return 0;
-	if (!pgd_present(READ_ONCE(*pgdp)))
-		goto out;
-	if (pgd_val(READ_ONCE(*pgdp)) & _PAGE_LEAF) {
-		level = "pgd";
-		goto out;
-	}
+	if (!v)
+		return "none";
+	if (!(v & _PAGE_PRESENT))
+		return "pgd-invalid";
+	if (v & _PAGE_LEAF)
+		return "pgd";
 	p4dp = p4d_offset(pgdp, a);
-	if (!p4d_present(READ_ONCE(*p4dp)))
-		goto out;
-	if (pgtable_l5_enabled && (p4d_val(READ_ONCE(*p4dp)) & _PAGE_LEAF)) {
-		level = "p4d";
-		goto out;
+	if (pgtable_l5_enabled) {
+		v = p4d_val(READ_ONCE(*p4dp));
+		if (!v)
+			return "none";
+		if (!(v & _PAGE_PRESENT))
+			return "p4d-invalid";
+		if (v & _PAGE_LEAF)
+			return "p4d";
 	}
 	pudp = pud_offset(p4dp, a);
-	if (!pud_present(READ_ONCE(*pudp)))
-		goto out;
-	if (pgtable_l4_enabled && pud_leaf(READ_ONCE(*pudp))) {
-		level = "pud";
-		goto out;
+	if (pgtable_l4_enabled) {
+		v = pud_val(READ_ONCE(*pudp));
+		if (!v)
+			return "none";
+		if (!(v & _PAGE_PRESENT))
+			return "pud-invalid";
+		if (v & _PAGE_LEAF)
+			return "pud";
 	}
 	pmdp = pmd_offset(pudp, a);
-	if (!pmd_present(READ_ONCE(*pmdp)))
-		goto out;
-	if (pmd_leaf(READ_ONCE(*pmdp))) {
-		level = "pmd";
-		goto out;
-	}
-	if (pte_present(READ_ONCE(*pte_offset_kernel(pmdp, a))))
-		level = "pte";
-out:
-	len = scnprintf(tmp, sizeof(tmp), "%s\n", level);
+	v = pmd_val(READ_ONCE(*pmdp));
+	if (!v)
+		return "none";
+	if (!(v & _PAGE_PRESENT))
+		return "pmd-invalid";
+	if (v & _PAGE_LEAF)
+		return "pmd";
+	v = pte_val(READ_ONCE(*pte_offset_kernel(pmdp, a)));
+	if (!v)
+		return "none";
+	return v & _PAGE_PRESENT ? "pte" : "pte-invalid";
+}
+
+static ssize_t kleaf_read(struct file *file, char __user *buf, size_t count, loff_t *ppos)
+{
+	char tmp[16];
+	int len = scnprintf(tmp, sizeof(tmp), "%s\n", kleaf_level(peek_addr));
+
 	return simple_read_from_buffer(buf, count, ppos, tmp, len);
 }
 
