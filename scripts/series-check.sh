@@ -6,7 +6,8 @@
 #     patch adds any;
 #   - run scripts/checkpatch.pl --strict on the patch file;
 #   - boot it (SERIES_BOOT=0 skips this): boot-sanity on Sv39, and
-#     hotplug-add from the first patch whose kernel has the probe interface
+#     hotplug-add from the first patch whose kernel has the probe and
+#     unprobe interfaces
 #     (the rig has no other way to add memory before virtio-mem), with an
 #     initramfs of that patch's own modules;
 # and it names the first patch that fails to build, warns, or does not boot;
@@ -58,7 +59,10 @@ w1_count() {
 # go to build/series-boot/NAME.
 boot() {
 	local name=$1 tests=boot-sanity res=$BUILD/series-boot/$1 v
-	grep -qx 'CONFIG_ARCH_MEMORY_PROBE=y' "$out/.config" && tests=boot-sanity,hotplug-add
+	# hotplug-add removes what it adds: it needs unprobe too (a patch
+	# later than probe), and skips without it.
+	grep -qx 'CONFIG_ARCH_MEMORY_PROBE=y' "$out/.config" &&
+		grep -qx 'CONFIG_MEMORY_UNPROBE=y' "$out/.config" && tests=boot-sanity,hotplug-add
 	rm -rf "$res" "$out/modroot" "$out/kselftest"
 	mkdir -p "$res" "$out/kselftest"
 	if ! { kbuild -s INSTALL_MOD_PATH="$out/modroot" INSTALL_MOD_STRIP=1 modules_install &&
@@ -74,7 +78,8 @@ boot() {
 print(", ".join(r["test"] + " " + r["verdict"] for r in json.load(open(sys.argv[1]))))' "$res/results.json" 2>/dev/null) ||
 		v="no verdicts (build/series-boot/$name/runner.log)"
 	echo "$v"
-	case $v in *fail* | *error* | no\ verdicts*) return 1 ;; esac
+	# Every test asked for must run: a skip is not a pass.
+	case $v in *fail* | *error* | *skip* | no\ verdicts*) return 1 ;; esac
 }
 
 configure() {
