@@ -9,7 +9,7 @@
 # removed as it was added: after unbind nothing maps the kmem GiB, and a
 # second bind maps it the same way.
 . /rig/lib.sh
-ktap_plan 7
+ktap_plan 6
 nd=/rig/tests/nd.sh
 require_pmem "linear-map-leaves"
 case "$(rig_param mmu) $(cat /proc/cmdline)" in
