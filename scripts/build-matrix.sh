@@ -173,6 +173,13 @@ for c in $configs; do
 		res="FAILED"
 		fail=1
 	fi
+	# Kconfig selecting an option whose dependencies are off is a defect
+	# of the series too, even when the build goes through.
+	if grep -q 'unmet direct dependencies' "$log"; then
+		res="FAILED"
+		fail=1
+		echo "note: Kconfig: $(grep -m1 -A1 'unmet direct dependencies' "$log" | tr -s ' \n' ' ')" >>"$log"
+	fi
 	note=$(sed -n 's/^note: //p' "$log" | tail -n 1)
 	linkerr=$(grep -m1 -E 'undefined reference|Error [0-9]' "$log" || true)
 	t=$(($(date +%s) - start))
