@@ -27,6 +27,7 @@ for p in ${SERIES_PARTS:-}; do
 	case $p in patches|matrix|apply) ;; *) die "unknown SERIES_PARTS entry '$p' (known: patches matrix apply)" ;; esac
 done
 case ${SERIES_BOOT:-1} in 0|1) ;; *) die "SERIES_BOOT must be 0 or 1, got '$SERIES_BOOT'" ;; esac
+case ${SERIES_FROM:-1} in ''|*[!0-9]*|0*) die "SERIES_FROM must be a patch number (1, 2, ...), got '$SERIES_FROM'" ;; esac
 case ${CYCLES:-1000} in ''|*[!0-9]*|0) die "CYCLES must be a positive number, got '$CYCLES'" ;; esac
 known_matrix=$(bash "$TOP/scripts/build-matrix.sh" --list)
 for c in ${MATRIX_CONFIGS:-}; do

@@ -29,6 +29,11 @@ export KBUILD_BUILD_TIMESTAMP="Thu Jan  1 00:00:00 UTC 2026"
 export KBUILD_BUILD_USER=rig KBUILD_BUILD_HOST=riscv-mhp-rig
 SERIES_BOOT=${SERIES_BOOT:-1}
 case $SERIES_BOOT in 0 | 1) ;; *) die "SERIES_BOOT must be 0 or 1, not '$SERIES_BOOT'" ;; esac
+# SERIES_FROM=N: check patches N.. only, starting from a build of patch N-1
+# (its W=1 count is the reference), e.g. after changing patch N or adding
+# patches at the end.
+SERIES_FROM=${SERIES_FROM:-1}
+case $SERIES_FROM in '' | *[!0-9]* | 0*) die "SERIES_FROM must be a patch number (1, 2, ...), not '$SERIES_FROM'" ;; esac
 W1_DIRS="arch/riscv/mm/ arch/riscv/kernel/ drivers/base/ mm/"
 # UNKNOWN_COMMIT_ID: the Fixes: tags name upstream commits, and this tree
 # (Debian's source package) has no upstream history to look them up in.
@@ -105,27 +110,36 @@ if part patches; then
 	commits=$(git -C "$tree" rev-list --reverse base..HEAD)
 	[ "$(echo "$commits" | wc -w)" = "$(echo "$patches" | wc -w)" ] ||
 		die "build/linux and patches/linux differ in length: run 'make tree' (or 'make export')"
+	[ "$SERIES_FROM" -le "$(echo "$commits" | wc -w)" ] ||
+		die "SERIES_FROM=$SERIES_FROM: the series has $(echo "$commits" | wc -w) patches"
 
+	# The starting point: base, or patch SERIES_FROM-1.
+	start=base name=base
+	if [ "$SERIES_FROM" -gt 1 ]; then
+		start=$(echo "$commits" | sed -n "$((SERIES_FROM - 1))p")
+		name="patch $((SERIES_FROM - 1))"
+	fi
 	git -C "$tree" worktree remove --force "$wt" >/dev/null 2>&1 || rm -rf "$wt"
 	git -C "$tree" worktree prune
-	git -C "$tree" worktree add -q --detach "$wt" base
+	git -C "$tree" worktree add -q --detach "$wt" "$start"
 
 	fail=0
 	configure
 	t0=$(date +%s)
-	kbuild Image modules >"$LOGS/series-base.log" 2>&1 || die "base does not build (log: build/logs/series-base.log)"
+	kbuild Image modules >"$LOGS/series-base.log" 2>&1 || die "$name does not build (log: build/logs/series-base.log)"
 	booted=
 	if [ "$SERIES_BOOT" = 1 ]; then
-		booted=$(boot base) || die "base does not boot: $booted"
+		booted=$(boot base) || die "$name does not boot: $booted"
 		booted=", boot $booted"
 	fi
 	base_w=$(w1_count)
-	echo "base: builds; W=1 warnings in $W1_DIRS: $base_w$booted; $(($(date +%s) - t0)) s (log: build/logs/series-base.log)"
+	echo "$name: builds; W=1 warnings in $W1_DIRS: $base_w$booted; $(($(date +%s) - t0)) s (log: build/logs/series-base.log)"
 	prev_w=$base_w
 	i=0
 	first_bad=
 	for c in $commits; do
 		i=$((i + 1))
+		[ "$i" -ge "$SERIES_FROM" ] || continue
 		t0=$(date +%s)
 		bad=0
 		p=$(echo "$patches" | sed -n "${i}p")
@@ -156,10 +170,12 @@ if part patches; then
 	git -C "$tree" worktree remove --force "$wt"
 	rm -rf "$BUILD/initramfs-series" "$BUILD/initramfs-series.cpio.gz" "$BUILD/kmod-series"
 	[ "$fail" = 0 ] || die "series-check failed; first bad patch: $first_bad (logs: build/logs/series-*.log, build/series-boot/)"
+	checked="all $i patches"
+	[ "$SERIES_FROM" = 1 ] || checked="patches $SERIES_FROM-$i (SERIES_FROM=$SERIES_FROM)"
 	if [ "$SERIES_BOOT" = 1 ]; then
-		echo "series-check: all $i patches build, boot, add no W=1 warnings and pass checkpatch --strict"
+		echo "series-check: $checked build, boot, add no W=1 warnings and pass checkpatch --strict"
 	else
-		echo "series-check: all $i patches build, add no W=1 warnings and pass checkpatch --strict (boots skipped: SERIES_BOOT=0)"
+		echo "series-check: $checked build, add no W=1 warnings and pass checkpatch --strict (boots skipped: SERIES_BOOT=0)"
 	fi
 fi
 
