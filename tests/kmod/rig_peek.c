@@ -293,6 +293,21 @@ out:
 	return simple_read_from_buffer(buf, count, ppos, tmp, len);
 }
 
+/* What an entry of a level says: none, invalid, a leaf, or NULL: go down. */
+static const char *kleaf_entry(unsigned long v, const char *const name[2])
+{
+	if (!v)
+		return "none";
+	if (!(v & _PAGE_PRESENT))
+		return name[1];
+	return v & _PAGE_LEAF ? name[0] : NULL;
+}
+
+static const char *const kl_pgd[2] = { "pgd", "pgd-invalid" };
+static const char *const kl_p4d[2] = { "p4d", "p4d-invalid" };
+static const char *const kl_pud[2] = { "pud", "pud-invalid" };
+static const char *const kl_pmd[2] = { "pmd", "pmd-invalid" };
+
 /*
  * Walked without locks, like ptpages: read with no hotplug running. Entries
  * are tested for the valid bit itself: pte_present() is also true for kernel
@@ -301,45 +316,27 @@ out:
 static const char *kleaf_level(unsigned long a)
 {
 	pgd_t *pgdp = pgd_offset_pgd(current->active_mm->pgd, a);
-	unsigned long v = pgd_val(READ_ONCE(*pgdp));
+	const char *r = kleaf_entry(pgd_val(READ_ONCE(*pgdp)), kl_pgd);
 	p4d_t *p4dp;
 	pud_t *pudp;
 	pmd_t *pmdp;
+	unsigned long v;
 
-	if (!v)
-		return "none";
-	if (!(v & _PAGE_PRESENT))
-		return "pgd-invalid";
-	if (v & _PAGE_LEAF)
-		return "pgd";
+	if (r)
+		return r;
+	/* Folded levels (Sv39: no P4D and PUD, Sv48: no P4D) are the PGD */
 	p4dp = p4d_offset(pgdp, a);
-	if (pgtable_l5_enabled) {
-		v = p4d_val(READ_ONCE(*p4dp));
-		if (!v)
-			return "none";
-		if (!(v & _PAGE_PRESENT))
-			return "p4d-invalid";
-		if (v & _PAGE_LEAF)
-			return "p4d";
-	}
+	r = pgtable_l5_enabled ? kleaf_entry(p4d_val(READ_ONCE(*p4dp)), kl_p4d) : NULL;
+	if (r)
+		return r;
 	pudp = pud_offset(p4dp, a);
-	if (pgtable_l4_enabled) {
-		v = pud_val(READ_ONCE(*pudp));
-		if (!v)
-			return "none";
-		if (!(v & _PAGE_PRESENT))
-			return "pud-invalid";
-		if (v & _PAGE_LEAF)
-			return "pud";
-	}
+	r = pgtable_l4_enabled ? kleaf_entry(pud_val(READ_ONCE(*pudp)), kl_pud) : NULL;
+	if (r)
+		return r;
 	pmdp = pmd_offset(pudp, a);
-	v = pmd_val(READ_ONCE(*pmdp));
-	if (!v)
-		return "none";
-	if (!(v & _PAGE_PRESENT))
-		return "pmd-invalid";
-	if (v & _PAGE_LEAF)
-		return "pmd";
+	r = kleaf_entry(pmd_val(READ_ONCE(*pmdp)), kl_pmd);
+	if (r)
+		return r;
 	v = pte_val(READ_ONCE(*pte_offset_kernel(pmdp, a)));
 	if (!v)
 		return "none";
