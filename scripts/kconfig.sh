@@ -14,12 +14,19 @@ line=$(grep "^$profile:" "$TOP/configs/profiles" || true)
 [ -n "$line" ] || die "unknown profile '$profile' (known: $(sed -n 's/^\([a-z0-9]*\):.*/\1/p' "$TOP/configs/profiles" | xargs))"
 frags=${line#*:}
 
-kmake() {
-	make -C "$src" O="$out" ARCH=riscv CROSS_COMPILE=riscv64-linux-gnu- "$@"
+# kconf DIR TARGET: make TARGET (a config target) in DIR, silently; Kconfig's
+# "unmet direct dependencies" (an option selected while what it depends on is
+# off) fails the profile, other warnings are shown.
+kconf() {
+	local err
+	err=$(make -C "$src" O="$1" ARCH=riscv CROSS_COMPILE=riscv64-linux-gnu- -s "$2" 2>&1 >/dev/null) ||
+		{ echo "$err" >&2; die "make $2 failed (profile $profile)"; }
+	[ -z "$err" ] || echo "$err" >&2
+	case $err in *"unmet direct dependencies"*) die "Kconfig: unmet direct dependencies (profile $profile, make $2)" ;; esac
 }
 
 mkdir -p "$out"
-kmake -s defconfig
+kconf "$out" defconfig
 cp "$out/.config" "$out/.config.defconfig"
 
 # trial_config FRAGMENT...: defconfig with the fragments merged, as Kconfig
@@ -33,7 +40,7 @@ trial_config() {
 	mkdir -p "$t"
 	# shellcheck disable=SC2068
 	(cd "$t" && "$src/scripts/kconfig/merge_config.sh" -m -O "$t" "$out/.config.defconfig" $@) >/dev/null
-	make -C "$src" O="$t" ARCH=riscv CROSS_COMPILE=riscv64-linux-gnu- -s olddefconfig >/dev/null
+	kconf "$t" olddefconfig
 	echo "$t/.config"
 }
 use=""
@@ -72,7 +79,7 @@ for f in $frags; do
 done
 # shellcheck disable=SC2086
 (cd "$out" && "$src/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" $use) >/dev/null
-kmake -s olddefconfig
+kconf "$out" olddefconfig
 rm -rf "$out/.trial" "$out/.config.defconfig"
 
 # Every option requested must be in the final .config as requested.
