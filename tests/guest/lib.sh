@@ -238,19 +238,21 @@ snapshot() {
 	} >"$1"
 }
 
-# kleaf PHYS: the level of the linear-map leaf that maps PHYS (pgd, p4d,
-# pud, pmd, pte) or none (rig_peek kleaf).
-kleaf() {
+# peek_select PHYS: point rig_peek at PHYS's linear-map address.
+peek_select() {
 	[ -d /sys/kernel/debug/rig_peek ] || insmod /rig/kmod/rig_peek.ko
 	echo "$(hex $1)" >/sys/kernel/debug/rig_peek/phys
-	cat /sys/kernel/debug/rig_peek/kleaf
+}
+
+# kleaf PHYS: the level of the linear-map leaf that maps PHYS (pgd, p4d,
+# pud, pmd, pte; LEVEL-invalid without the valid bit) or none (rig_peek kleaf).
+kleaf() {
+	peek_select $1 && cat /sys/kernel/debug/rig_peek/kleaf
 }
 
 # kpeek PHYS: PHYS reads through the linear map (rig_peek peek, no oops).
 kpeek() {
-	[ -d /sys/kernel/debug/rig_peek ] || insmod /rig/kmod/rig_peek.ko
-	echo "$(hex $1)" >/sys/kernel/debug/rig_peek/phys
-	cat /sys/kernel/debug/rig_peek/peek >/dev/null 2>&1
+	peek_select $1 && cat /sys/kernel/debug/rig_peek/peek >/dev/null 2>&1
 }
 
 # require_probe: skip the whole test (skip_all) on a kernel without the
