@@ -35,10 +35,14 @@
  *                                     mapped there: the leaf level (pte, pmd,
  *                                     pud or none) and "devmap" when the leaf
  *                                     has the devmap bit, else "-"
+ * /sys/kernel/debug/rig_peek/kfence  (CONFIG_KFENCE) the physical address and
+ *                                     the size of the KFENCE pool, in hex, or
+ *                                     "none" before it is allocated
  */
 #include <linux/debugfs.h>
 #include <linux/fs.h>
 #include <linux/kasan.h>
+#include <linux/kfence.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/uaccess.h>
@@ -378,6 +382,19 @@ static const struct file_operations peek_fops = {
 	.llseek = noop_llseek,
 };
 
+#ifdef CONFIG_KFENCE
+static int kfence_show(struct seq_file *m, void *v)
+{
+	if (__kfence_pool)
+		seq_printf(m, "0x%llx 0x%lx\n", (unsigned long long)__pa(__kfence_pool),
+			   (unsigned long)KFENCE_POOL_SIZE);
+	else
+		seq_puts(m, "none\n");
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(kfence);
+#endif
+
 static int __init rig_peek_init(void)
 {
 	dir = debugfs_create_dir("rig_peek", NULL);
@@ -388,6 +405,9 @@ static int __init rig_peek_init(void)
 	debugfs_create_file("uleaf", 0600, dir, NULL, &uleaf_fops);
 	debugfs_create_file("kleaf", 0400, dir, NULL, &kleaf_fops);
 	debugfs_create_file("kpgd", 0400, dir, NULL, &kpgd_fops);
+#ifdef CONFIG_KFENCE
+	debugfs_create_file("kfence", 0400, dir, NULL, &kfence_fops);
+#endif
 	return 0;
 }
 
