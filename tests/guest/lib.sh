@@ -250,6 +250,12 @@ kleaf() {
 	peek_select $1 && cat /sys/kernel/debug/rig_peek/kleaf
 }
 
+# kleaf_level PHYS: kleaf without "-invalid": the level of the leaf, whether or
+# not debug_pagealloc has unmapped the page.
+kleaf_level() {
+	kleaf $1 | sed 's/-invalid$//'
+}
+
 # kpeek PHYS: PHYS reads through the linear map (rig_peek peek, no oops).
 kpeek() {
 	peek_select $1 && cat /sys/kernel/debug/rig_peek/peek >/dev/null 2>&1

@@ -21,20 +21,16 @@ sv39*) big=pmd kern=pmd ;;
 *) big=pud kern=pmd ;;
 esac
 GIB=$((1 << 30))
-# lvl PHYS: the leaf level, "-invalid" dropped (debug_pagealloc unmaps free
-# pages; the level is what this test is about).
-lvl() { kleaf "$1" | sed 's/-invalid$//'; }
 kernel=$(sed -n 's/^ *\([0-9a-f]*\)-[0-9a-f]* : Kernel image$/\1/p' /proc/iomem)
-check_eq "the kernel's GiB (0x$kernel): $kern leaves" "$(lvl 0x$kernel)" $kern
-check_eq "boot RAM's middle GiB (0xc0000000): $big leaf" "$(lvl 0xc0000000)" $big
+check_eq "the kernel's GiB (0x$kernel): $kern leaves" "$(kleaf_level 0x$kernel)" $kern
+check_eq "boot RAM's middle GiB (0xc0000000): $big leaf" "$(kleaf_level 0xc0000000)" $big
 check "boot RAM's middle GiB reads through the linear map" kpeek 0xc0000000
-peek_select 0x$kernel
 if [ -r /sys/kernel/debug/rig_peek/kfence ]; then
 	set -- $(cat /sys/kernel/debug/rig_peek/kfence)
 	if [ $# = 2 ]; then
 		pool=$(($1)) size=$(($2))
 		gib=$(hex $((pool / GIB * GIB)))
-		lp=$(lvl $pool) ll=$(lvl $((pool + size - 4096))) lg=$(lvl $gib)
+		lp=$(kleaf_level $pool) ll=$(kleaf_level $((pool + size - 4096))) lg=$(kleaf_level $gib)
 		diag "KFENCE pool $(hex $pool)+$(hex $size): first page $lp, last $ll; its GiB at $gib: $lg"
 		ok=1
 		[ "$lp" = pte ] && [ "$ll" = pte ] || ok=0
@@ -63,7 +59,7 @@ kmem_round() {
 		r=1
 	else
 		g=$(hex $s)
-		l=$(lvl $g)
+		l=$(kleaf_level $g)
 		[ "$l" = $big ] || { diag "$g mapped by $l, not $big"; r=1; }
 		kpeek $((s + GIB - 4096)) || { diag "the GiB's last page does not read"; r=1; }
 	fi
@@ -75,7 +71,7 @@ kmem_round() {
 	$nd unkmem "$dax" >/dev/null || return 1
 	sysfs-write /sys/bus/dax/drivers/device_dax/unbind "$dax" >/dev/null || return 1
 	if [ -n "$g" ]; then
-		l=$(lvl $g)
+		l=$(kleaf_level $g)
 		[ "$l" = none ] || { diag "$g still mapped by $l after unbind"; r=1; }
 	fi
 	return $r

@@ -59,7 +59,7 @@ esac
 # levels ADDR...: the sorted leaf levels that map the addresses, "-invalid"
 # (debug_pagealloc's unmapped free pages) counted as mapped.
 levels() {
-	for _a in "$@"; do kleaf $_a; done | sed 's/-invalid$//' | sort -u | tr '\n' ' '
+	for _a in "$@"; do kleaf_level $_a; done | sort -u | tr '\n' ' '
 }
 starts=""
 for b in $blocks; do starts="$starts $((b * bs))"; done
