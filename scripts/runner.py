@@ -1240,7 +1240,7 @@ def cmd_bench_kmem(args):
     profiles, modes = profiles_modes(args.profiles, args.modes)
     if args.cycles < 2 or args.boots < 1:
         die("bench-kmem needs --cycles >= 2 (cycle 1 is left out) and --boots >= 1")
-    raw, failed = {}, 0
+    raw, leaves, failed = {}, {}, 0
     for p in profiles:
         for m in modes:
             for mom in ("0", "1"):
@@ -1256,6 +1256,9 @@ def cmd_bench_kmem(args):
                     lat, _ = kmem_lines(g, 2)
                     for _, step, us in lat:
                         cell[step].append(us)
+                    lv = {k: v for k, v in bench_values(g) if k.startswith("kmem_linear_")}
+                    if lv:
+                        leaves.setdefault(f"{p}/{m}/mom{mom}", lv)
                     print(f"# {p} {m} memmap_on_memory={mom} boot {b}: {g.elapsed:.0f}s (log: {log})", flush=True)
     out = os.path.join(BUILD, "bench-kmem.json")
     table = {}
@@ -1264,6 +1267,7 @@ def cmd_bench_kmem(args):
     with open(out, "w") as f:
         json.dump({"unit": "ms", "cycles": args.cycles, "boots": args.boots, "first_cycle": 2,
                    "medians": table, "raw_us": raw, "failed_boots": failed,
+                   "linear_map_leaves": leaves,
                    "issue14_v1_ms": {f"{m}/mom{mom}": dict(zip(KMEM_STEPS, v))
                                      for (m, mom), v in KMEM_ISSUE_V1.items()},
                    "issue14_mainline_ms": {f"{m}/mom{mom}": dict(zip(KMEM_STEPS, v))
@@ -1274,6 +1278,12 @@ def cmd_bench_kmem(args):
         p, m, mom = key.split("/")
         print(f"{p:<9}{m:<6}{mom[3:]:<5}" + "".join(
             f"{'-':>10}" if med[s] is None else f"{med[s]:>10.2f}" for s in KMEM_STEPS))
+    if leaves:
+        print("linear map of the 15 blocks after the first add (leaves: 1 GiB, 2 MiB, 4 KiB):")
+        for key, lv in leaves.items():
+            p, m, mom = key.split("/")
+            print(f"{p:<9}{m:<6}{mom[3:]:<5}" + "".join(
+                f"{lv.get('kmem_linear_' + k, '-'):>10}" for k in ("pud", "pmd", "pte")))
     print("issue 14's figures (another machine; v1 kernel / mainline 6.12), ms:")
     for (m, mom), v1 in KMEM_ISSUE_V1.items():
         if m in modes:

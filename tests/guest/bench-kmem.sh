@@ -25,6 +25,7 @@ cycles=${cycles:-10}
 breakdown=$(rig_param breakdown)
 mom=$(cat /sys/module/memory_hotplug/parameters/memmap_on_memory 2>/dev/null)
 KMEM=/sys/bus/dax/drivers/kmem
+[ -d /sys/kernel/debug/rig_peek ] || insmod /rig/kmod/rig_peek.ko
 
 $nd reset >/dev/null || skip_all "nd.sh reset failed"
 if ! dax=$($nd devdax 2097152 pmem); then
@@ -93,6 +94,36 @@ step() {
 	echo "KMEMLAT $_c $_s $_us"
 }
 
+# linear_leaves FIRST_BLOCK LAST_BLOCK: "PUD PMD PTE", the number of leaves
+# of each size that map those memory blocks in the kernel's linear map
+# (ptdump, whose ranges are virtual: rig_peek gives __va() of the start).
+# Shell arithmetic: kernel addresses do not fit awk's doubles exactly.
+linear_leaves() {
+	_bs=$(block_bytes)
+	echo "$(hex $(($1 * _bs)))" >/sys/kernel/debug/rig_peek/phys
+	_s=$(($(cat /sys/kernel/debug/rig_peek/addr)))
+	_e=$((_s + ($2 + 1 - $1) * _bs))
+	_lin=0 _pud=0 _pmd=0 _pte=0
+	while read -r range _phys _size level _rest; do
+		case $range in
+		---*) case "$_phys $_size $level $_rest" in *"Linear mapping"*) _lin=1 ;; *) _lin=0 ;; esac; continue ;;
+		0x*-0x*) ;;
+		*) continue ;;
+		esac
+		[ $_lin = 1 ] || continue
+		_rs=$((${range%-*})) _re=$((${range#*-}))
+		[ $_rs -lt $_e ] && [ $_re -gt $_s ] || continue
+		[ $_rs -lt $_s ] && _rs=$_s
+		[ $_re -gt $_e ] && _re=$_e
+		case $level in
+		PUD) _pud=$((_pud + (_re - _rs) / 1073741824)) ;;
+		PMD) _pmd=$((_pmd + (_re - _rs) / 2097152)) ;;
+		PTE) _pte=$((_pte + (_re - _rs) / 4096)) ;;
+		esac
+	done </sys/kernel/debug/kernel_page_tables
+	echo "$_pud $_pmd $_pte"
+}
+
 # state_args STATE BLOCKS...: timed-write arguments for every block.
 state_args() {
 	_st=$1
@@ -109,7 +140,16 @@ while [ $i -lt $cycles ] && [ -z "$fail" ]; do
 	step $i add $KMEM/new_id $dax || { fail="bind $dax to kmem"; break; }
 	blocks=$($nd blocks | xargs)
 	n=$(echo $blocks | wc -w)
-	[ -n "$nblocks" ] || nblocks=$n
+	if [ -z "$nblocks" ]; then
+		nblocks=$n
+		# How the linear map maps the added memory (not timed).
+		last=$(echo "$blocks" | tr ' ' '\n' | tail -n 1)
+		lv=$(linear_leaves "${blocks%% *}" "$last")
+		echo "BENCH kmem_linear_pud ${lv%% *}"
+		lv=${lv#* }
+		echo "BENCH kmem_linear_pmd ${lv% *}"
+		echo "BENCH kmem_linear_pte ${lv#* }"
+	fi
 	[ "$n" = "$nblocks" ] || { fail="$n blocks, cycle 1 had $nblocks"; break; }
 	# shellcheck disable=SC2046
 	step $i online $(state_args online_movable $blocks) || { fail="online"; break; }
