@@ -25,7 +25,6 @@ cycles=${cycles:-10}
 breakdown=$(rig_param breakdown)
 mom=$(cat /sys/module/memory_hotplug/parameters/memmap_on_memory 2>/dev/null)
 KMEM=/sys/bus/dax/drivers/kmem
-[ -d /sys/kernel/debug/rig_peek ] || insmod /rig/kmod/rig_peek.ko
 
 $nd reset >/dev/null || skip_all "nd.sh reset failed"
 if ! dax=$($nd devdax 2097152 pmem); then
@@ -95,32 +94,19 @@ step() {
 }
 
 # linear_leaves FIRST_BLOCK LAST_BLOCK: "PUD PMD PTE", the number of leaves
-# of each size that map those memory blocks in the kernel's linear map
-# (ptdump, whose ranges are virtual: rig_peek gives __va() of the start).
-# Shell arithmetic: kernel addresses do not fit awk's doubles exactly.
+# of each size that map those memory blocks in the kernel's linear map.
 linear_leaves() {
 	_bs=$(block_bytes)
-	echo "$(hex $(($1 * _bs)))" >/sys/kernel/debug/rig_peek/phys
-	_s=$(($(cat /sys/kernel/debug/rig_peek/addr)))
-	_e=$((_s + ($2 + 1 - $1) * _bs))
-	_lin=0 _pud=0 _pmd=0 _pte=0
-	while read -r range _phys _size level _rest; do
-		case $range in
-		---*) case "$_phys $_size $level $_rest" in *"Linear mapping"*) _lin=1 ;; *) _lin=0 ;; esac; continue ;;
-		0x*-0x*) ;;
-		*) continue ;;
+	_pud=0 _pmd=0 _pte=0
+	while read -r _lv _b; do
+		case $_lv in
+		PUD) _pud=$((_pud + _b / 1073741824)) ;;
+		PMD) _pmd=$((_pmd + _b / 2097152)) ;;
+		PTE) _pte=$((_pte + _b / 4096)) ;;
 		esac
-		[ $_lin = 1 ] || continue
-		_rs=$((${range%-*})) _re=$((${range#*-}))
-		[ $_rs -lt $_e ] && [ $_re -gt $_s ] || continue
-		[ $_rs -lt $_s ] && _rs=$_s
-		[ $_re -gt $_e ] && _re=$_e
-		case $level in
-		PUD) _pud=$((_pud + (_re - _rs) / 1073741824)) ;;
-		PMD) _pmd=$((_pmd + (_re - _rs) / 2097152)) ;;
-		PTE) _pte=$((_pte + (_re - _rs) / 4096)) ;;
-		esac
-	done </sys/kernel/debug/kernel_page_tables
+	done <<EOF
+$(linear_map_bytes $(($1 * _bs)) $((($2 + 1) * _bs)))
+EOF
 	echo "$_pud $_pmd $_pte"
 }
 

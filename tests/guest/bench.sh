@@ -19,26 +19,15 @@ prealloc=$(dmesg | sed -n 's/.*pre-allocated \([0-9]*\) top-level.* (\([0-9]*\) 
 bench prealloc_tables "${prealloc% *}"
 bench prealloc_kib "${prealloc#* }"
 
-# ptdump of the linear mapping: KiB mapped by leaves >= 2 MiB and by 4 KiB PTEs,
-# over the physical range [$1, $2) (through rig_peek's __va()).
+# KiB of the linear mapping of the physical range [$1, $2) mapped by leaves
+# >= 2 MiB and by 4 KiB PTEs.
 leaf_kib() {
-	echo "$(hex $1)" >/sys/kernel/debug/rig_peek/phys
-	_s=$(($(cat /sys/kernel/debug/rig_peek/addr)))
-	_e=$((_s + $2 - $1))
-	_lin=0 _big=0 _small=0
-	while read -r range phys size level rest; do
-		case $range in
-		---*) case "$phys $size $level $rest" in *"Linear mapping"*) _lin=1 ;; *) _lin=0 ;; esac; continue ;;
-		0x*-0x*) ;;
-		*) continue ;;
-		esac
-		[ $_lin = 1 ] || continue
-		_rs=$((${range%-*})) _re=$((${range#*-}))
-		[ $_rs -lt $_e ] && [ $_re -gt $_s ] || continue
-		[ $_rs -lt $_s ] && _rs=$_s
-		[ $_re -gt $_e ] && _re=$_e
-		if [ "$level" = PTE ]; then _small=$((_small + (_re - _rs) / 1024)); else _big=$((_big + (_re - _rs) / 1024)); fi
-	done </sys/kernel/debug/kernel_page_tables
+	_big=0 _small=0
+	while read -r _lv _b; do
+		if [ "$_lv" = PTE ]; then _small=$((_small + _b / 1024)); else _big=$((_big + _b / 1024)); fi
+	done <<EOF
+$(linear_map_bytes $1 $2)
+EOF
 	echo "$_big $_small"
 }
 

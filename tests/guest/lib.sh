@@ -256,6 +256,30 @@ kleaf_level() {
 	kleaf $1 | sed 's/-invalid$//'
 }
 
+# linear_map_bytes PHYS_START PHYS_END: "LEVEL BYTES" for each range of
+# ptdump's linear mapping that maps part of [PHYS_START, PHYS_END), with the
+# bytes of that part (ptdump's ranges are virtual: rig_peek gives __va() of
+# the start). Shell arithmetic: kernel addresses do not fit awk's doubles.
+linear_map_bytes() {
+	peek_select $1
+	_s=$(($(cat /sys/kernel/debug/rig_peek/addr)))
+	_e=$((_s + $2 - $1))
+	_lin=0
+	while read -r _range _phys _size _level _rest; do
+		case $_range in
+		---*) case "$_phys $_size $_level $_rest" in *"Linear mapping"*) _lin=1 ;; *) _lin=0 ;; esac; continue ;;
+		0x*-0x*) ;;
+		*) continue ;;
+		esac
+		[ $_lin = 1 ] || continue
+		_rs=$((${_range%-*})) _re=$((${_range#*-}))
+		[ $_rs -lt $_e ] && [ $_re -gt $_s ] || continue
+		[ $_rs -lt $_s ] && _rs=$_s
+		[ $_re -gt $_e ] && _re=$_e
+		echo "$_level $((_re - _rs))"
+	done </sys/kernel/debug/kernel_page_tables
+}
+
 # kpeek PHYS: PHYS reads through the linear map (rig_peek peek, no oops).
 kpeek() {
 	peek_select $1 && cat /sys/kernel/debug/rig_peek/peek >/dev/null 2>&1
