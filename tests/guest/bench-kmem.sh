@@ -93,8 +93,8 @@ step() {
 	echo "KMEMLAT $_c $_s $_us"
 }
 
-# linear_leaves FIRST_BLOCK LAST_BLOCK: "PUD PMD PTE", the number of leaves
-# of each size that map those memory blocks in the kernel's linear map.
+# linear_leaves FIRST_BLOCK LAST_BLOCK: the number of leaves of each size
+# that map those memory blocks in the kernel's linear map, as BENCH lines.
 linear_leaves() {
 	_bs=$(block_bytes)
 	_pud=0 _pmd=0 _pte=0
@@ -107,7 +107,9 @@ linear_leaves() {
 	done <<EOF
 $(linear_map_bytes $(($1 * _bs)) $((($2 + 1) * _bs)))
 EOF
-	echo "$_pud $_pmd $_pte"
+	echo "BENCH kmem_linear_pud $_pud"
+	echo "BENCH kmem_linear_pmd $_pmd"
+	echo "BENCH kmem_linear_pte $_pte"
 }
 
 # state_args STATE BLOCKS...: timed-write arguments for every block.
@@ -130,11 +132,7 @@ while [ $i -lt $cycles ] && [ -z "$fail" ]; do
 		nblocks=$n
 		# How the linear map maps the added memory (not timed).
 		last=$(echo "$blocks" | tr ' ' '\n' | tail -n 1)
-		lv=$(linear_leaves "${blocks%% *}" "$last")
-		echo "BENCH kmem_linear_pud ${lv%% *}"
-		lv=${lv#* }
-		echo "BENCH kmem_linear_pmd ${lv% *}"
-		echo "BENCH kmem_linear_pte ${lv#* }"
+		linear_leaves "${blocks%% *}" "$last"
 	fi
 	[ "$n" = "$nblocks" ] || { fail="$n blocks, cycle 1 had $nblocks"; break; }
 	# shellcheck disable=SC2046
