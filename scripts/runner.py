@@ -1026,8 +1026,11 @@ def cmd_demo(args):
 
 
 BENCH_ROWS = [  # key, description, target (issue 3)
-    ("prealloc_kib", "pre-allocated top-level tables at boot (KiB)", ""),
-    ("prealloc_tables", "pre-allocated top-level tables (count)", ""),
+    ("pagetables_boot_kib", "PageTables after boot (kB, /proc/meminfo)", ""),
+    ("prealloc_kib", "top-level tables pre-allocated at boot, not in PageTables (KiB)", ""),
+    ("prealloc_tables", "top-level tables pre-allocated at boot (count)", ""),
+    ("pt_top_boot", "tables right below the PGD mapping boot memory (count)", ""),
+    ("pt_top_added_1g", "tables right below the PGD the 1 GiB hot-add allocated (count)", ""),
     ("add_online_ms_per_gib_1g", "hot-add+online ms/GiB (1 GiB)", ""),
     ("add_online_ms_per_gib_2g", "hot-add+online ms/GiB (2 GiB)", ""),
     ("add_online_ms_per_gib_4g", "hot-add+online ms/GiB (4 GiB)", ""),

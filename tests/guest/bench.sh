@@ -1,7 +1,7 @@
 #!/bin/sh
 # make bench, guest side: hot-add/remove latency per GiB (1, 2, 4 GiB), boot
 # RAM consumed per hot-added GiB, linear-map leaf sizes, page tables left after
-# removal, and the boot-time cost of the pre-allocated top-level entries.
+# removal, and the page tables at boot.
 # Prints "BENCH key value" lines; the host runner turns them into a table.
 . /rig/lib.sh
 require_probe
@@ -15,9 +15,15 @@ bench() {
 	echo "BENCH $1 $2"
 }
 
+# Boot page tables: PageTables of /proc/meminfo (the page tables of the
+# processes so far, the figure the issue compares with mainline), the top-level
+# tables pre-allocated at boot (from memblock, not in PageTables; the kernel
+# logs them, KASAN shadow only with the final series) and the tables right
+# below the PGD that map boot memory.
+bench pagetables_boot_kib "$(meminfo_kb PageTables)"
 prealloc=$(dmesg | sed -n 's/.*pre-allocated \([0-9]*\) top-level.* (\([0-9]*\) KiB).*/\1 \2/p' | head -n 1)
-bench prealloc_tables "${prealloc% *}"
-bench prealloc_kib "${prealloc#* }"
+bench prealloc_tables "${prealloc:+${prealloc% *}}${prealloc:-0}"
+bench prealloc_kib "${prealloc:+${prealloc#* }}${prealloc:-0}"
 
 # KiB of the linear mapping of the physical range [$1, $2) mapped by leaves
 # >= 2 MiB and by 4 KiB PTEs.
@@ -32,6 +38,8 @@ EOF
 }
 
 [ -d /sys/kernel/debug/rig_peek ] || insmod /rig/kmod/rig_peek.ko
+top0=$(kernel_top_pages)
+bench pt_top_boot "$top0"
 sync; echo 3 >/proc/sys/vm/drop_caches
 pt0=$(kernel_pt_pages)
 free0=$(meminfo_kb MemFree)
@@ -53,6 +61,7 @@ for gib in 1 2 4; do
 	cost_per_gib=$(((f0 - f1) / gib))
 	if [ $gib = 1 ]; then
 		bench pt_pages_per_gib $(($(kernel_pt_pages) - pt0))
+		bench pt_top_added_1g $(($(kernel_top_pages) - top0))
 		set -- $blocks
 		first=$1
 		last=$(echo $blocks | tr ' ' '\n' | tail -n 1)

@@ -41,5 +41,5 @@ for loc in pmem ram; do
 	check "$loc: reset" $nd reset
 done
 losetup -d /dev/loop0
-check_kpgd "kernel top-level entries as at the start; PID 1's copy agrees" /tmp/kpgd0
+check_kpgd "kernel top-level entries kept or newly filled; PID 1's copy agrees" /tmp/kpgd0
 ktap_exit

@@ -19,7 +19,7 @@ n=$(echo $blocks | wc -w)
 nk=$((n / 2))
 kernel=$(echo $blocks | tr ' ' '\n' | head -n $nk)
 movable=$(echo $blocks | tr ' ' '\n' | tail -n $((n - nk)))
-ktap_plan 14
+ktap_plan 17
 diag "block size $bs, $n hidden blocks: $(for a in $blocks; do hex $a; printf ' '; done)"
 snapshot /tmp/before
 total0=$(meminfo_kb MemTotal)
@@ -140,4 +140,83 @@ if [ "$npinned" -gt 0 ]; then
 	sed -i '/^linear /d; /^vmemmap /d' /tmp/before /tmp/after
 fi
 check_snapshot "MemTotal, kernel page tables, /proc/iomem and blocks as before the add" /tmp/before /tmp/after
+
+# A block under top-level entries of the linear map and of the vmemmap that
+# nothing has used yet: in the second vmemmap entry, past boot memory and the
+# blocks above. No memory is there and it is never onlined; probing it only
+# maps it and initialises its memmap, which this shell does (a builtin write)
+# through its own PGD, forked long before: without the copy of the new
+# vmemmap entry into every PGD, that write faults. A new process and PID 1
+# must see both entries; unprobe frees the tables below them and keeps them.
+
+# kpgd_val REGION INDEX: that top-level entry as a fresh process sees it.
+kpgd_val() {
+	awk -v r=$1 -v i=$2 '$1 == r && $2 == i { print $3 }' /sys/kernel/debug/rig_peek/kpgd
+}
+
+# iomem_free START END: no /proc/iomem range overlaps [START, END].
+iomem_free() {
+	for _r in $(sed -n 's/^ *\([0-9a-f]*\)-\([0-9a-f]*\) : .*/\1-\2/p' /proc/iomem); do
+		[ $((0x${_r%-*})) -gt $2 ] || [ $((0x${_r#*-})) -lt $1 ] || return 1
+	done
+}
+
+# Earlier patches of the series pre-allocated every top-level entry at boot.
+why=""
+[ "$(cat /sys/module/memory_hotplug/parameters/memmap_on_memory)" = N ] ||
+	why="memmap_on_memory would put its memmap where no memory is"
+! dmesg | grep -q 'pre-allocated .* top-level entries .* for the linear map' ||
+	why="this kernel pre-allocates the top-level entries at boot"
+if [ -n "$why" ]; then
+	for d in "probe a block under unused top-level entries" "both entries filled, PID 1's copy agrees" \
+		"unprobe it: tables below the entries freed, entries kept"; do
+		skip "$d" "$why"
+	done
+	ktap_exit
+fi
+set -- $(grep '^linear ' /sys/kernel/debug/rig_peek/toplayout)
+lbase=$(($2)) lsize=$(($3))
+set -- $(grep '^vmemmap ' /sys/kernel/debug/rig_peek/toplayout)
+vbase=$(($2)) vsize=$(($3))
+lfirst=$(awk '$1 == "linear" && $2 ~ /^[0-9]+$/ { print $2; exit }' /sys/kernel/debug/rig_peek/kpgd)
+vfirst=$(awk '$1 == "vmemmap" && $2 ~ /^[0-9]+$/ { print $2; exit }' /sys/kernel/debug/rig_peek/kpgd)
+far="" j=1
+while [ -z "$far" ] && [ $j -le 3 ]; do
+	pa=$(((vbase + j * vsize + bs - 1) / bs * bs))
+	# On Sv39 the linear map is offset by 2 MiB: a block can span two entries
+	li=$((lfirst + (pa - lbase) / lsize)) le=$((lfirst + (pa + bs - 1 - lbase) / lsize))
+	vi=$((vfirst + (pa - vbase) / vsize))
+	case "$(kpgd_val linear $li) $(kpgd_val linear $le) $(kpgd_val vmemmap $vi)" in
+	0000000000000000\ 0000000000000000\ 0000000000000000) iomem_free $pa $((pa + bs - 1)) && far=$pa ;;
+	esac
+	j=$((j + 1))
+done
+diag "top-level entries: linear from $(hex $lbase), $(hex $lsize) each; vmemmap from $(hex $vbase), $(hex $vsize) each; block at ${far:+$(hex $far)} (linear $li-$le, vmemmap $vi)"
+pt0=$(kernel_pt_pages) top0=$(kernel_top_pages)
+if [ -n "$far" ] && probe $far; then
+	ok "probe a block under unused top-level entries ($(hex $far))"
+	lv=$(kpgd_val linear $li) lw=$(kpgd_val linear $le) vv=$(kpgd_val vmemmap $vi)
+	if [ "${lv:-0}" != 0000000000000000 ] && [ "${lw:-0}" != 0000000000000000 ] &&
+		[ "${vv:-0}" != 0000000000000000 ] &&
+		! grep -q '^stale' /sys/kernel/debug/rig_peek/kpgd; then
+		ok "both entries filled, PID 1's copy agrees"
+	else
+		diag "linear $li: $lv, $le: $lw, vmemmap $vi: $vv"
+		grep '^stale' /sys/kernel/debug/rig_peek/kpgd | sed 's/^/# /'
+		not_ok "both entries filled, PID 1's copy agrees"
+	fi
+	if unprobe $far && [ ! -e $MEMSYS/memory$(block_of $far) ] &&
+		[ "$(kernel_pt_pages)" = "$pt0" ] && [ "$(kernel_top_pages)" = $((top0 + le - li + 2)) ] &&
+		[ "$(kpgd_val linear $li)" = "$lv" ] && [ "$(kpgd_val linear $le)" = "$lw" ] &&
+		[ "$(kpgd_val vmemmap $vi)" = "$vv" ]; then
+		ok "unprobe it: tables below the entries freed, entries kept"
+	else
+		diag "tables below the PGD $(kernel_pt_pages) (before $pt0), right below it $(kernel_top_pages) (before $top0, $((le - li + 2)) expected more)"
+		not_ok "unprobe it: tables below the entries freed, entries kept"
+	fi
+else
+	not_ok "probe a block under unused top-level entries (${far:+$(hex $far)}${far:-no candidate})"
+	not_ok "both entries filled, PID 1's copy agrees"
+	not_ok "unprobe it: tables below the entries freed, entries kept"
+fi
 ktap_exit

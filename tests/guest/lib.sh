@@ -294,22 +294,53 @@ require_probe() {
 }
 
 # Kernel page-table pages below the PGD for the linear map and the vmemmap.
+# The tables right below the PGD ("REGION-top" lines), which hot-add may
+# allocate and nothing frees, are not counted: kernel_top_pages counts them.
 kernel_pt_pages() {
 	[ -d /sys/kernel/debug/rig_peek ] || insmod /rig/kmod/rig_peek.ko
-	awk '{ n += $3 + $5 + $7 + $9 } END { print n }' /sys/kernel/debug/rig_peek/ptpages
+	awk '$1 !~ /-top$/ { n += $3 + $5 + $7 + $9 } END { print n }' /sys/kernel/debug/rig_peek/ptpages
 }
 
-# check_snapshot DESC BEFORE AFTER: ok when the two snapshots are the same
-# and no process holds a stale copy of a kernel top-level entry, else the
+kernel_top_pages() {
+	[ -d /sys/kernel/debug/rig_peek ] || insmod /rig/kmod/rig_peek.ko
+	awk '$1 ~ /-top$/ { n += $2 } END { print n }' /sys/kernel/debug/rig_peek/ptpages
+}
+
+# Top-level entries (rig_peek kpgd "REGION INDEX VALUE" lines) and the count
+# of the tables below them ("REGION-top N") are not restored by removal: an
+# entry is filled when memory is first mapped under it and then kept.
+_snap_fixed() {
+	awk '!($1 ~ /^(linear|vmemmap|kasan)$/ && $2 ~ /^[0-9]+$/) && $1 !~ /-top$/' "$1"
+}
+
+# kpgd_changed BEFORE AFTER: the top-level entries of AFTER that differ from
+# BEFORE other than by having been empty there, one per line.
+kpgd_changed() {
+	awk 'NR == FNR { if ($2 ~ /^[0-9]+$/) v[$1 " " $2] = $3; next }
+	     $1 ~ /^(linear|vmemmap|kasan)$/ && $2 ~ /^[0-9]+$/ {
+		k = $1 " " $2
+		if (!(k in v)) print k " new: " $3
+		else if (v[k] != $3 && v[k] !~ /^0+$/) print k " was " v[k] ", now " $3
+	     }' "$1" "$2"
+}
+
+# check_snapshot DESC BEFORE AFTER: ok when the two snapshots are the same,
+# except for top-level entries that were empty and are now filled, and no
+# process holds a stale copy of a kernel top-level entry; else the
 # differences and not ok.
 check_snapshot() {
-	if cmp -s "$2" "$3" && ! grep -q '^stale' "$3"; then
+	_snap_fixed "$2" >/tmp/snap.a
+	_snap_fixed "$3" >/tmp/snap.b
+	_chg=$(kpgd_changed "$2" "$3")
+	if cmp -s /tmp/snap.a /tmp/snap.b && [ -z "$_chg" ] && ! grep -q '^stale' "$3"; then
 		ok "$1"
 	else
-		diff "$2" "$3" | sed 's/^/# /'
+		diff /tmp/snap.a /tmp/snap.b | sed 's/^/# /'
+		[ -z "$_chg" ] || echo "$_chg" | sed 's/^/# top-level entry changed: /'
 		grep '^stale' "$3" | sed 's/^/# /'
 		not_ok "$1"
 	fi
+	rm -f /tmp/snap.a /tmp/snap.b
 }
 
 # kpgd_save FILE: the kernel's top-level entries for the linear map, the
@@ -321,7 +352,8 @@ kpgd_save() {
 }
 
 # check_kpgd DESC FILE: the top-level entries are bit for bit those saved in
-# FILE (the series promises they never change after boot), and PID 1's copy
+# FILE, or were empty there (the series fills an entry when it first maps
+# memory under it and never changes it after that), and PID 1's copy
 # agrees.
 check_kpgd() {
 	kpgd_save /tmp/kpgd.now

@@ -12,7 +12,10 @@
  *                                     map the linear map and the vmemmap, per
  *                                     level: kernel-only, unlike PageTables in
  *                                     /proc/meminfo which also counts the
- *                                     page tables of processes
+ *                                     page tables of processes. The tables
+ *                                     right below the PGD, which the series
+ *                                     never frees, are counted apart on
+ *                                     "REGION-top N" lines
  * /sys/kernel/debug/rig_peek/kpgd    the kernel's top-level entries for the
  *                                     linear map, the vmemmap and (KASAN) the
  *                                     shadow, as the reading process's PGD
@@ -21,8 +24,15 @@
  *                                     "REGION INDEX VALUE" per entry, and a
  *                                     line "stale INDEX ..." for each entry
  *                                     that differs in PID 1's PGD, copied at
- *                                     boot. With the series these entries
- *                                     never change after boot.
+ *                                     boot. With the series an entry is
+ *                                     filled at boot or by hot-add, and
+ *                                     then never changes.
+ * /sys/kernel/debug/rig_peek/toplayout what the top-level entries cover:
+ *                                     "linear PHYS SIZE" (the linear map's
+ *                                     first entry maps PHYS, each maps SIZE)
+ *                                     and "vmemmap PHYS SIZE" (the first
+ *                                     vmemmap entry holds the struct pages
+ *                                     of memory from PHYS, each of SIZE)
  * /sys/kernel/debug/rig_peek/kleaf   how the kernel address selected with phys
  *                                     or addr is mapped, walking the kernel
  *                                     half of the reading process's PGD: the
@@ -103,7 +113,7 @@ static ssize_t peek_read(struct file *file, char __user *buf, size_t count, loff
 }
 
 struct pt_count {
-	unsigned long p4d, pud, pmd, pte;
+	unsigned long p4d, pud, pmd, pte, top;
 };
 
 /* Tables are walked without locks: the tests read this with no hotplug running. */
@@ -154,7 +164,8 @@ static void count_p4d(p4d_t *p4dp, struct pt_count *c)
 
 /*
  * init_mm is not exported: walk the kernel half of the reading process's PGD,
- * a copy of swapper_pg_dir's (with the series, those entries never change).
+ * a copy of swapper_pg_dir's (with the series, hot-add copies the entries it
+ * fills into every PGD).
  */
 static void count_range(unsigned long start, unsigned long end, struct pt_count *c)
 {
@@ -164,15 +175,22 @@ static void count_range(unsigned long start, unsigned long end, struct pt_count 
 		pgd_t pgd = READ_ONCE(*pgd_offset_pgd(current->active_mm->pgd, addr));
 		void *next;
 
-		if (!pgd_present(pgd) || (pgd_val(pgd) & _PAGE_LEAF))
+		/* pgd_present() folds (always true) on Sv39 and Sv48: raw bits */
+		if (!(pgd_val(pgd) & _PAGE_PRESENT) || (pgd_val(pgd) & _PAGE_LEAF))
 			continue;
 		next = pfn_to_virt(_pgd_pfn(pgd));
-		if (pgtable_l5_enabled)
+		/* The table right below the PGD counts as "top", not its level */
+		c->top++;
+		if (pgtable_l5_enabled) {
 			count_p4d(next, c);
-		else if (pgtable_l4_enabled)
+			c->p4d--;
+		} else if (pgtable_l4_enabled) {
 			count_pud(next, c);
-		else
+			c->pud--;
+		} else {
 			count_pmd(next, c);
+			c->pmd--;
+		}
 	}
 }
 
@@ -184,9 +202,20 @@ static int ptpages_show(struct seq_file *m, void *v)
 	count_range(VMEMMAP_START, VMEMMAP_END, &vmm);
 	seq_printf(m, "linear p4d %lu pud %lu pmd %lu pte %lu\n", lin.p4d, lin.pud, lin.pmd, lin.pte);
 	seq_printf(m, "vmemmap p4d %lu pud %lu pmd %lu pte %lu\n", vmm.p4d, vmm.pud, vmm.pmd, vmm.pte);
+	seq_printf(m, "linear-top %lu\nvmemmap-top %lu\n", lin.top, vmm.top);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(ptpages);
+
+static int toplayout_show(struct seq_file *m, void *v)
+{
+	seq_printf(m, "linear 0x%llx 0x%llx\n", (unsigned long long)__pa(PAGE_OFFSET),
+		   (unsigned long long)PGDIR_SIZE);
+	seq_printf(m, "vmemmap 0x%llx 0x%llx\n", (unsigned long long)PFN_PHYS(vmemmap_start_pfn),
+		   (unsigned long long)(PGDIR_SIZE / sizeof(struct page)) << PAGE_SHIFT);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(toplayout);
 
 static void kpgd_range(struct seq_file *m, const char *name, pgd_t *init_pgd,
 		       unsigned long start, unsigned long end)
@@ -405,6 +434,7 @@ static int __init rig_peek_init(void)
 	debugfs_create_file("uleaf", 0600, dir, NULL, &uleaf_fops);
 	debugfs_create_file("kleaf", 0400, dir, NULL, &kleaf_fops);
 	debugfs_create_file("kpgd", 0400, dir, NULL, &kpgd_fops);
+	debugfs_create_file("toplayout", 0400, dir, NULL, &toplayout_fops);
 #ifdef CONFIG_KFENCE
 	debugfs_create_file("kfence", 0400, dir, NULL, &kfence_fops);
 #endif
