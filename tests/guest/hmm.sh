@@ -51,10 +51,11 @@ pt0=$(meminfo_kb PageTables)
 # Kernel page tables of the vmemmap and the linear map (rig_peek), less the
 # linear map's PTE tables: loading a module makes set_memory_*() split the
 # linear-map leaves of its pages, which 6.1 never merges back, so those grow
-# with every load of test_hmm whatever the device memory does.
+# with every load of test_hmm whatever the device memory does. The tables
+# right below the PGD stay once hot-add has allocated them ("-top" lines).
 kpt() {
 	kernel_pt_pages >/dev/null
-	sed 's/^\(linear .*\) pte [0-9]*$/\1/' /sys/kernel/debug/rig_peek/ptpages
+	sed '/-top /d; s/^\(linear .*\) pte [0-9]*$/\1/' /sys/kernel/debug/rig_peek/ptpages
 }
 kpt >/tmp/kpt0
 settle

@@ -38,9 +38,8 @@ while [ $i -lt "$cycles" ]; do
 	# Compare every 10 cycles and after the last one.
 	[ $((i % 10)) = 0 ] || [ $i = "$cycles" ] || continue
 	snapshot /tmp/now
-	if ! cmp -s /tmp/before /tmp/now; then
-		diag "cycle $i: drift"
-		diff /tmp/before /tmp/now | sed 's/^/# /'
+	if ! snapshot_same /tmp/before /tmp/now; then
+		diag "cycle $i: drift (above)"
 		drift=$((drift + 1))
 		[ $drift -gt 3 ] && break
 	fi

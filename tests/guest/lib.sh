@@ -329,18 +329,24 @@ kpgd_changed() {
 # process holds a stale copy of a kernel top-level entry; else the
 # differences and not ok.
 check_snapshot() {
-	_snap_fixed "$2" >/tmp/snap.a
-	_snap_fixed "$3" >/tmp/snap.b
-	_chg=$(kpgd_changed "$2" "$3")
-	if cmp -s /tmp/snap.a /tmp/snap.b && [ -z "$_chg" ] && ! grep -q '^stale' "$3"; then
-		ok "$1"
-	else
+	if snapshot_same "$2" "$3"; then ok "$1"; else not_ok "$1"; fi
+}
+
+# snapshot_same BEFORE AFTER: check_snapshot's test, without a result line;
+# the differences go out as diagnostics.
+snapshot_same() {
+	_snap_fixed "$1" >/tmp/snap.a
+	_snap_fixed "$2" >/tmp/snap.b
+	_chg=$(kpgd_changed "$1" "$2")
+	_same=0
+	if ! cmp -s /tmp/snap.a /tmp/snap.b || [ -n "$_chg" ] || grep -q '^stale' "$2"; then
 		diff /tmp/snap.a /tmp/snap.b | sed 's/^/# /'
 		[ -z "$_chg" ] || echo "$_chg" | sed 's/^/# top-level entry changed: /'
-		grep '^stale' "$3" | sed 's/^/# /'
-		not_ok "$1"
+		grep '^stale' "$2" | sed 's/^/# /'
+		_same=1
 	fi
 	rm -f /tmp/snap.a /tmp/snap.b
+	return $_same
 }
 
 # kpgd_save FILE: the kernel's top-level entries for the linear map, the
