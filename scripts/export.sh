@@ -7,7 +7,7 @@
 
 tree=$BUILD/linux
 dir=$TOP/patches/linux
-[ -d "$tree/.git" ] || die "no build/linux tree: run 'make tree' first"
+[ -e "$tree/.git" ] || die "no build/linux tree: run 'make tree' first"
 [ -z "$(git -C "$tree" status --porcelain --untracked-files=no)" ] ||
 	die "build/linux has uncommitted changes: commit them first"
 n=$(git -C "$tree" rev-list --count base..HEAD)
