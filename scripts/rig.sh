@@ -82,16 +82,34 @@ check)
 	frc=$?
 	set -e
 	trap - EXIT
+	# QEMU's memory-device error paths, host side (no guest): a second.
+	set +e
+	python3 "$TOP/tests/host/qemu-md.py" >"$LOGS/qemu-md.log" 2>&1
+	qrc=$?
+	set -e
+	hostfail=0
 	if [ "$frc" = 0 ]; then
 		printf '[%-9s] ok (%s)  log: build/logs/runner-faults.log\n' runner-faults \
 			"$(sed -n 's/^# \([0-9]* checks, .*\)/\1/p' "$LOGS/runner-faults.log" | tail -n 1)"
 	else
 		printf '[%-9s] FAILED (exit %s), log: build/logs/runner-faults.log\n' runner-faults "$frc"
 		grep -E '^not ok|^# ' "$LOGS/runner-faults.log" | tail -n 20
-		# The counts line stays last: the fault tests count as one failure.
+		hostfail=$((hostfail + 1))
+	fi
+	if [ "$qrc" = 0 ]; then
+		printf '[%-9s] ok (%s)  log: build/logs/qemu-md.log\n' qemu-md \
+			"$(sed -n 's/^# \([0-9]* of [0-9]* checks passed .*\)/\1/p' "$LOGS/qemu-md.log" | tail -n 1)"
+	else
+		printf '[%-9s] FAILED (exit %s), log: build/logs/qemu-md.log\n' qemu-md "$qrc"
+		grep -E '^not ok|^# ' "$LOGS/qemu-md.log" | tail -n 20
+		hostfail=$((hostfail + 1))
+	fi
+	if [ "$hostfail" != 0 ]; then
+		# The counts line stays last: each failed host-side suite counts
+		# as one failure.
 		counts=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$LOGS/check.out" | tail -n 1)
 		set -- ${counts:-0 passed, 0 failed, 0 skipped}
-		echo "$1 passed, $(($3 + 1)) failed, $5 skipped"
+		echo "$1 passed, $(($3 + hostfail)) failed, $5 skipped"
 		exit 1
 	fi
 	exit "$rc"

@@ -7,7 +7,7 @@
 . /rig/lib.sh
 MiB=1048576
 dev=vm1
-ktap_plan 13
+ktap_plan 14
 kpgd_save /tmp/kpgd0
 if [ ! -d /sys/bus/virtio/drivers/virtio_mem ]; then
 	skip_all "no virtio_mem driver in this kernel"
@@ -53,6 +53,10 @@ check_eq "QEMU size 0" "$(memdev_field $dev size)" 0
 r=$(rig_qmp '{"execute": "device_del", "arguments": {"id": "vm1"}}')
 echo "QMP: device_del vm1 (size 0) -> $r"
 check "device_del accepted at size 0" qmp_ok "$r"
+# The guest releases the device after pciehp's 5 s attention-button delay:
+# until then, QEMU must not let the size grow again.
+qmp_refused "requested-size 128 MiB while vm1 is being unplugged" "being unplugged" \
+	'{"execute": "qom-set", "arguments": {"path": "/machine/peripheral/vm1", "property": "requested-size", "value": 134217728}}'
 i=0
 while [ "$(memdev_count)" != 0 ] && [ $i -lt 300 ]; do sleep 0.2; i=$((i + 1)); done
 check_eq "QEMU has no memory device left" "$(memdev_count)" 0

@@ -1,10 +1,12 @@
 #!/bin/sh
 # virtio-pmem: the cold-plugged pm0 (128 MiB, file backend) is /dev/pmem0
 # and keeps what is written to it; pm1 (64 MiB, RAM backend) hot-plugged on
-# the PCIe root port rp1 becomes a second pmem disk and goes away with
-# device_del. devdax and dax/kmem on it need ZONE_DEVICE (a separate issue).
+# the PCIe root port rp1 becomes a second pmem disk. device_del of it is
+# refused while the guest has it open (QEMU cannot know whether a guest uses
+# it, so it refuses it always, as mainline does): both stay, and what was
+# written to it reads back.
 . /rig/lib.sh
-ktap_plan 9
+ktap_plan 11
 kpgd_save /tmp/kpgd0
 if [ ! -d /sys/bus/virtio/drivers/virtio_pmem ]; then
 	skip_all "no virtio_pmem driver in this kernel"
@@ -28,13 +30,17 @@ check "device_add virtio-pmem-pci on rp1" qmp_ok "$r"
 i=0
 while [ "$(pmems)" = pmem0 ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
 check_eq "the hot-plugged device is a second pmem disk" "$(pmems)" "pmem0 pmem1"
-r=$(rig_qmp '{"execute": "device_del", "arguments": {"id": "pm1"}}')
-echo "QMP: device_del pm1 -> $r"
-i=0
-while [ "$(memdev_count)" != 1 ] && [ $i -lt 300 ]; do sleep 0.2; i=$((i + 1)); done
-check_eq "device_del pm1: QEMU has only pm0 left" "$(memdev_count)" 1
-i=0
-while [ "$(pmems)" != pmem0 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-check_eq "and the guest only /dev/pmem0" "$(pmems)" pmem0
+dd if=/tmp/pat of=/dev/pmem1 bs=1M conv=fsync 2>/dev/null
+exec 3</dev/pmem1
+qmp_refused "device_del of virtio-pmem pm1 while the guest holds it open" "cannot be unplugged" \
+	'{"execute": "device_del", "arguments": {"id": "pm1"}}'
+sleep 6
+check_eq "QEMU still lists pm0 and pm1 after pciehp's 5 s" "$(memdev_count)" 2
+check_eq "the guest still has both pmem disks" "$(pmems)" "pmem0 pmem1"
+echo 3 >/proc/sys/vm/drop_caches
+dd if=/dev/pmem1 of=/tmp/back bs=1M count=16 2>/dev/null
+check "16 MiB written to /dev/pmem1 read back the same" cmp -s /tmp/pat /tmp/back
+exec 3<&-
+rm -f /tmp/pat /tmp/back
 check_kpgd "kernel top-level entries kept or newly filled; PID 1's copy agrees" /tmp/kpgd0
 ktap_exit

@@ -1,0 +1,190 @@
+#!/usr/bin/env python3
+"""Host-side tests of the rig's QEMU (patches/qemu): memory-device error paths.
+
+Each case starts qemu-system-riscv64 -M virt stopped (-S: no firmware, no
+guest ever runs, so a PCIe unplug request stays pending for good) with a QMP
+socket, sends QMP commands and checks the replies:
+
+  pmem-unplug     device_add of a virtio-pmem-pci works, device_del of it is
+                  refused ("cannot be unplugged") and it stays listed
+  vmem-unplug     a virtio-mem-pci device with requested-size 128 MiB: device_del
+                  refused; at 0, device_del accepted, and while that unplug is
+                  pending requested-size cannot change ("being unplugged"),
+                  setting the current value (0) still works, and the device
+                  stays listed with size 0
+
+Output: KTAP v1, one result per check; exit 0 only when every check passed.
+RIG_QEMU selects the QEMU binary (default build/qemu/qemu-system-riscv64).
+Nothing is left behind: each QEMU is killed and its socket directory removed.
+"""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.environ.get("BUILD", os.path.join(TOP, "build"))
+QEMU = os.environ.get("RIG_QEMU", os.path.join(BUILD, "qemu", "qemu-system-riscv64"))
+REPLY_TIMEOUT = 20
+
+
+class Qemu:
+    """A stopped riscv virt QEMU with a QMP socket."""
+
+    def __init__(self, args):
+        self.dir = tempfile.mkdtemp(prefix="rig-qmd-")
+        sock = os.path.join(self.dir, "qmp.sock")
+        self.proc = subprocess.Popen(
+            [QEMU, "-M", "virt", "-cpu", "rv64", "-bios", "none", "-display", "none",
+             "-nodefaults", "-S", "-qmp", f"unix:{sock},server=on,wait=on"] + args,
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + REPLY_TIMEOUT
+        self.sock = None
+        while self.sock is None:
+            if self.proc.poll() is not None:
+                err = self.proc.stderr.read().decode(errors="replace").strip()
+                self.close()
+                raise RuntimeError(f"QEMU exited {self.proc.returncode}: {err}")
+            try:
+                s = socket.socket(socket.AF_UNIX)
+                s.connect(sock)
+                self.sock = s
+            except OSError:
+                s.close()
+                if time.monotonic() > deadline:
+                    self.close()
+                    raise RuntimeError("no QMP socket")
+                time.sleep(0.05)
+        self.sock.settimeout(REPLY_TIMEOUT)
+        self.buf = b""
+        self.read()  # greeting
+        self.cmd("qmp_capabilities")
+
+    def read(self):
+        while True:
+            while b"\n" in self.buf:
+                line, self.buf = self.buf.split(b"\n", 1)
+                if line.strip():
+                    msg = json.loads(line)
+                    if "event" not in msg:
+                        return msg
+            data = self.sock.recv(65536)
+            if not data:
+                raise RuntimeError("QMP connection closed")
+            self.buf += data
+
+    def cmd(self, name, **args):
+        msg = {"execute": name}
+        if args:
+            msg["arguments"] = args
+        self.sock.sendall(json.dumps(msg).encode() + b"\n")
+        return self.read()
+
+    def memdevs(self):
+        """id -> size of the memory devices QEMU lists."""
+        out = {}
+        for d in self.cmd("query-memory-devices").get("return", []):
+            out[d["data"].get("id")] = d["data"].get("size")
+        return out
+
+    def close(self):
+        if getattr(self, "sock", None):
+            self.sock.close()
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        self.proc.stderr.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+results = []
+
+
+def check(desc, cond, why=""):
+    results.append(cond)
+    n = len(results)
+    if cond:
+        print(f"ok {n} {desc}")
+    else:
+        print(f"# {desc}: {why}")
+        print(f"not ok {n} {desc}")
+
+
+def refused(desc, reply, pattern):
+    err = reply.get("error", {}).get("desc", "")
+    check(desc, "error" in reply and pattern in err,
+          f"reply {json.dumps(reply)}, want an error mentioning '{pattern}'")
+    if err:
+        print(f"# {desc}: {err}")
+
+
+def accepted(desc, reply):
+    check(desc, "return" in reply, f"reply {json.dumps(reply)}")
+
+
+def pmem_unplug():
+    q = Qemu(["-m", "512M,maxmem=2G",
+              "-device", "pcie-root-port,id=rp1,bus=pcie.0,chassis=1",
+              "-object", "memory-backend-ram,id=pmb1,size=64M"])
+    try:
+        accepted("pmem: device_add virtio-pmem-pci pm1 on a root port",
+                 q.cmd("device_add", driver="virtio-pmem-pci", id="pm1", memdev="pmb1", bus="rp1"))
+        refused("pmem: device_del pm1 refused", q.cmd("device_del", id="pm1"), "cannot be unplugged")
+        check("pmem: pm1 still listed, 64 MiB", q.memdevs().get("pm1") == 64 << 20, f"{q.memdevs()}")
+    finally:
+        q.close()
+
+
+def vmem_unplug():
+    path = "/machine/peripheral/vm0"
+    q = Qemu(["-m", "512M,maxmem=2G",
+              "-device", "pcie-root-port,id=rp1,bus=pcie.0,chassis=1",
+              "-object", "memory-backend-ram,id=vmb0,size=1G",
+              "-device", "virtio-mem-pci,id=vm0,memdev=vmb0,bus=rp1,requested-size=0"])
+    try:
+        accepted("vmem: requested-size 128 MiB",
+                 q.cmd("qom-set", path=path, property="requested-size", value=128 << 20))
+        refused("vmem: device_del refused with memory requested", q.cmd("device_del", id="vm0"),
+                "still has memory")
+        accepted("vmem: requested-size back to 0",
+                 q.cmd("qom-set", path=path, property="requested-size", value=0))
+        accepted("vmem: device_del accepted at size 0", q.cmd("device_del", id="vm0"))
+        refused("vmem: requested-size 128 MiB refused while the unplug is pending",
+                q.cmd("qom-set", path=path, property="requested-size", value=128 << 20),
+                "being unplugged")
+        accepted("vmem: requested-size 0 (unchanged) still accepted",
+                 q.cmd("qom-set", path=path, property="requested-size", value=0))
+        req = q.cmd("qom-get", path=path, property="requested-size").get("return")
+        check("vmem: requested-size still 0", req == 0, f"requested-size {req}")
+        check("vmem: vm0 still listed (pending unplug), size 0", q.memdevs().get("vm0") == 0,
+              f"{q.memdevs()}")
+    finally:
+        q.close()
+
+
+def main():
+    start = time.monotonic()
+    print("KTAP version 1")
+    print("1..11")
+    if not os.access(QEMU, os.X_OK):
+        print(f"# no QEMU at {QEMU}: run 'make qemu'")
+        return 1
+    for case in (pmem_unplug, vmem_unplug):
+        before = len(results)
+        try:
+            case()
+        except (RuntimeError, OSError, ValueError) as e:
+            print(f"# {case.__name__}: {e}")
+            want = {"pmem_unplug": 3, "vmem_unplug": 8}[case.__name__]
+            while len(results) - before < want:
+                check(f"{case.__name__}: not reached", False, str(e))
+    print(f"# {sum(results)} of {len(results)} checks passed in {time.monotonic() - start:.1f}s")
+    return 0 if all(results) and len(results) == 11 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
