@@ -1,10 +1,10 @@
 #!/bin/sh
 # virtio-pmem: the cold-plugged pm0 (128 MiB, file backend) is /dev/pmem0
 # and keeps what is written to it; pm1 (64 MiB, RAM backend) hot-plugged on
-# the PCIe root port rp1 becomes a second pmem disk. device_del of it is
-# refused while the guest has it open (QEMU cannot know whether a guest uses
-# it, so it refuses it always, as mainline does): both stay, and what was
-# written to it reads back.
+# the PCIe root port rp1 becomes a second pmem disk. QEMU refuses device_del
+# of a virtio-pmem always, as it cannot tell whether the guest uses it; here
+# the guest holds it open: both devices stay, and what was written to it
+# reads back.
 . /rig/lib.sh
 ktap_plan 11
 kpgd_save /tmp/kpgd0

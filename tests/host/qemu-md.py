@@ -12,6 +12,9 @@ socket, sends QMP commands and checks the replies:
                   pending requested-size cannot change ("being unplugged"),
                   setting the current value (0) still works, and the device
                   stays listed with size 0
+  md-slot         a virtio based memory device must be alone in its PCI slot
+                  (function 0, no multifunction): a slot is unplugged whole,
+                  so device_del of a neighbour would take it along unchecked
 
 Output: KTAP v1, one result per check; exit 0 only when every check passed.
 RIG_QEMU selects the QEMU binary (default build/qemu/qemu-system-riscv64).
@@ -156,12 +159,29 @@ def vmem_unplug():
         refused("vmem: requested-size 128 MiB refused while the unplug is pending",
                 q.cmd("qom-set", path=path, property="requested-size", value=128 << 20),
                 "being unplugged")
+        req = q.cmd("qom-get", path=path, property="requested-size").get("return")
+        check("vmem: requested-size still 0 after the refusal", req == 0, f"requested-size {req}")
         accepted("vmem: requested-size 0 (unchanged) still accepted",
                  q.cmd("qom-set", path=path, property="requested-size", value=0))
-        req = q.cmd("qom-get", path=path, property="requested-size").get("return")
-        check("vmem: requested-size still 0", req == 0, f"requested-size {req}")
         check("vmem: vm0 still listed (pending unplug), size 0", q.memdevs().get("vm0") == 0,
               f"{q.memdevs()}")
+    finally:
+        q.close()
+
+
+def md_slot():
+    q = Qemu(["-m", "512M,maxmem=2G",
+              "-device", "pcie-root-port,id=rp1,bus=pcie.0,chassis=1",
+              "-object", "memory-backend-ram,id=pmb1,size=64M",
+              "-object", "memory-backend-ram,id=vmb1,size=256M"])
+    try:
+        refused("slot: virtio-pmem-pci at function 1 refused",
+                q.cmd("device_add", driver="virtio-pmem-pci", id="pm1", memdev="pmb1", bus="rp1",
+                      addr="0.1"), "alone in its PCI slot")
+        refused("slot: virtio-mem-pci with multifunction=on refused",
+                q.cmd("device_add", driver="virtio-mem-pci", id="vm1", memdev="vmb1", bus="rp1",
+                      multifunction=True), "alone in its PCI slot")
+        check("slot: no memory device added", q.memdevs() == {}, f"{q.memdevs()}")
     finally:
         q.close()
 
@@ -169,21 +189,21 @@ def vmem_unplug():
 def main():
     start = time.monotonic()
     print("KTAP version 1")
-    print("1..11")
+    print("1..14")
     if not os.access(QEMU, os.X_OK):
         print(f"# no QEMU at {QEMU}: run 'make qemu'")
         return 1
-    for case in (pmem_unplug, vmem_unplug):
+    for case in (pmem_unplug, vmem_unplug, md_slot):
         before = len(results)
         try:
             case()
         except (RuntimeError, OSError, ValueError) as e:
             print(f"# {case.__name__}: {e}")
-            want = {"pmem_unplug": 3, "vmem_unplug": 8}[case.__name__]
+            want = {"pmem_unplug": 3, "vmem_unplug": 8, "md_slot": 3}[case.__name__]
             while len(results) - before < want:
                 check(f"{case.__name__}: not reached", False, str(e))
     print(f"# {sum(results)} of {len(results)} checks passed in {time.monotonic() - start:.1f}s")
-    return 0 if all(results) and len(results) == 11 else 1
+    return 0 if all(results) and len(results) == 14 else 1
 
 
 if __name__ == "__main__":
