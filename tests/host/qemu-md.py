@@ -33,6 +33,8 @@ TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))
 BUILD = os.environ.get("BUILD", os.path.join(TOP, "build"))
 QEMU = os.environ.get("RIG_QEMU", os.path.join(BUILD, "qemu", "qemu-system-riscv64"))
 REPLY_TIMEOUT = 20
+# Every case: 512 MiB of RAM, room for device memory, one PCIe root port.
+BASE = ["-m", "512M,maxmem=2G", "-device", "pcie-root-port,id=rp1,bus=pcie.0,chassis=1"]
 
 
 class Qemu:
@@ -94,6 +96,12 @@ class Qemu:
             out[d["data"].get("id")] = d["data"].get("size")
         return out
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
     def close(self):
         if getattr(self, "sock", None):
             self.sock.close()
@@ -130,25 +138,17 @@ def accepted(desc, reply):
 
 
 def pmem_unplug():
-    q = Qemu(["-m", "512M,maxmem=2G",
-              "-device", "pcie-root-port,id=rp1,bus=pcie.0,chassis=1",
-              "-object", "memory-backend-ram,id=pmb1,size=64M"])
-    try:
+    with Qemu(BASE + ["-object", "memory-backend-ram,id=pmb1,size=64M"]) as q:
         accepted("pmem: device_add virtio-pmem-pci pm1 on a root port",
                  q.cmd("device_add", driver="virtio-pmem-pci", id="pm1", memdev="pmb1", bus="rp1"))
         refused("pmem: device_del pm1 refused", q.cmd("device_del", id="pm1"), "cannot be unplugged")
         check("pmem: pm1 still listed, 64 MiB", q.memdevs().get("pm1") == 64 << 20, f"{q.memdevs()}")
-    finally:
-        q.close()
 
 
 def vmem_unplug():
     path = "/machine/peripheral/vm0"
-    q = Qemu(["-m", "512M,maxmem=2G",
-              "-device", "pcie-root-port,id=rp1,bus=pcie.0,chassis=1",
-              "-object", "memory-backend-ram,id=vmb0,size=1G",
-              "-device", "virtio-mem-pci,id=vm0,memdev=vmb0,bus=rp1,requested-size=0"])
-    try:
+    with Qemu(BASE + ["-object", "memory-backend-ram,id=vmb0,size=1G",
+               "-device", "virtio-mem-pci,id=vm0,memdev=vmb0,bus=rp1,requested-size=0"]) as q:
         accepted("vmem: requested-size 128 MiB",
                  q.cmd("qom-set", path=path, property="requested-size", value=128 << 20))
         refused("vmem: device_del refused with memory requested", q.cmd("device_del", id="vm0"),
@@ -165,16 +165,11 @@ def vmem_unplug():
                  q.cmd("qom-set", path=path, property="requested-size", value=0))
         check("vmem: vm0 still listed (pending unplug), size 0", q.memdevs().get("vm0") == 0,
               f"{q.memdevs()}")
-    finally:
-        q.close()
 
 
 def md_slot():
-    q = Qemu(["-m", "512M,maxmem=2G",
-              "-device", "pcie-root-port,id=rp1,bus=pcie.0,chassis=1",
-              "-object", "memory-backend-ram,id=pmb1,size=64M",
-              "-object", "memory-backend-ram,id=vmb1,size=256M"])
-    try:
+    with Qemu(BASE + ["-object", "memory-backend-ram,id=pmb1,size=64M",
+               "-object", "memory-backend-ram,id=vmb1,size=256M"]) as q:
         refused("slot: virtio-pmem-pci at function 1 refused",
                 q.cmd("device_add", driver="virtio-pmem-pci", id="pm1", memdev="pmb1", bus="rp1",
                       addr="0.1"), "alone in its PCI slot")
@@ -182,8 +177,6 @@ def md_slot():
                 q.cmd("device_add", driver="virtio-mem-pci", id="vm1", memdev="vmb1", bus="rp1",
                       multifunction=True), "alone in its PCI slot")
         check("slot: no memory device added", q.memdevs() == {}, f"{q.memdevs()}")
-    finally:
-        q.close()
 
 
 def main():
