@@ -67,6 +67,19 @@ qemu) stage_deps; stage_qemu ;;
 busybox) stage_deps; stage_busybox ;;
 build) build $PROFILES ;;
 check)
+	# host_result NAME RC SUMMARY-REGEX: one line for a host-side suite
+	# (log $LOGS/NAME.log): ok with its summary, or FAILED with its
+	# failures; returns non-zero when it failed.
+	host_result() {
+		local log=$LOGS/$1.log
+		if [ "$2" = 0 ]; then
+			printf '[%-9s] ok (%s)  log: %s\n' "$1" "$(sed -n "s/$3/\1/p" "$log" | tail -n 1)" "${log#"$TOP"/}"
+			return 0
+		fi
+		printf '[%-9s] FAILED (exit %s), log: %s\n' "$1" "$2" "${log#"$TOP"/}"
+		grep -E '^not ok|^# ' "$log" | tail -n 20
+		return 1
+	}
 	build $PROFILES
 	# The runner's own fault tests (fake QEMUs: hangs, stops, bad options,
 	# splats, short plans, signals) run beside the guests: they mostly wait.
@@ -88,22 +101,8 @@ check)
 	qrc=$?
 	set -e
 	hostfail=0
-	if [ "$frc" = 0 ]; then
-		printf '[%-9s] ok (%s)  log: build/logs/runner-faults.log\n' runner-faults \
-			"$(sed -n 's/^# \([0-9]* checks, .*\)/\1/p' "$LOGS/runner-faults.log" | tail -n 1)"
-	else
-		printf '[%-9s] FAILED (exit %s), log: build/logs/runner-faults.log\n' runner-faults "$frc"
-		grep -E '^not ok|^# ' "$LOGS/runner-faults.log" | tail -n 20
-		hostfail=$((hostfail + 1))
-	fi
-	if [ "$qrc" = 0 ]; then
-		printf '[%-9s] ok (%s)  log: build/logs/qemu-md.log\n' qemu-md \
-			"$(sed -n 's/^# \([0-9]* of [0-9]* checks passed .*\)/\1/p' "$LOGS/qemu-md.log" | tail -n 1)"
-	else
-		printf '[%-9s] FAILED (exit %s), log: build/logs/qemu-md.log\n' qemu-md "$qrc"
-		grep -E '^not ok|^# ' "$LOGS/qemu-md.log" | tail -n 20
-		hostfail=$((hostfail + 1))
-	fi
+	host_result runner-faults "$frc" '^# \([0-9]* checks, .*\)' || hostfail=$((hostfail + 1))
+	host_result qemu-md "$qrc" '^# \([0-9]* of [0-9]* checks passed .*\)' || hostfail=$((hostfail + 1))
 	if [ "$hostfail" != 0 ]; then
 		# The counts line stays last: each failed host-side suite counts
 		# as one failure.
