@@ -76,8 +76,7 @@ for gib in 1 2 4; do
 		bench pt_pages_per_gib $(($(kernel_pt_pages) - pt0))
 		bench pt_top_added_1g $(($(kernel_top_pages) - top0))
 		kpgd_save /tmp/kpgd.now
-		diag "top-level entries the first GiB filled: $(awk 'NR == FNR { v[$1 " " $2] = $3; next }
-			$2 ~ /^[0-9]+$/ && v[$1 " " $2] ~ /^0+$/ && $3 !~ /^0+$/ { printf "%s %s; ", $1, $2 }' /tmp/kpgd.boot /tmp/kpgd.now)"
+		diag "top-level entries the first GiB filled: $(kpgd_diff /tmp/kpgd.boot /tmp/kpgd.now | sed -n 's/^filled //p' | tr '\n' ';')"
 		rm -f /tmp/kpgd.boot /tmp/kpgd.now
 		set -- $blocks
 		first=$1

@@ -313,15 +313,23 @@ _snap_fixed() {
 	awk '!($1 ~ /^(linear|vmemmap|kasan)$/ && $2 ~ /^[0-9]+$/) && $1 !~ /-top$/' "$1"
 }
 
-# kpgd_changed BEFORE AFTER: the top-level entries of AFTER that differ from
-# BEFORE other than by having been empty there, one per line.
-kpgd_changed() {
+# kpgd_diff BEFORE AFTER: how the top-level entries of AFTER differ from
+# BEFORE, one per line: "filled REGION INDEX" for an entry that was empty,
+# "changed REGION INDEX: ..." for any other difference.
+kpgd_diff() {
 	awk 'NR == FNR { if ($2 ~ /^[0-9]+$/) v[$1 " " $2] = $3; next }
 	     $1 ~ /^(linear|vmemmap|kasan)$/ && $2 ~ /^[0-9]+$/ {
 		k = $1 " " $2
-		if (!(k in v)) print k " new: " $3
-		else if (v[k] != $3 && v[k] !~ /^0+$/) print k " was " v[k] ", now " $3
+		if (!(k in v)) print "changed " k ": new, " $3
+		else if (v[k] == $3) next
+		else if (v[k] ~ /^0+$/) print "filled " k
+		else print "changed " k ": was " v[k] ", now " $3
 	     }' "$1" "$2"
+}
+
+# kpgd_changed BEFORE AFTER: kpgd_diff's entries other than filled ones.
+kpgd_changed() {
+	kpgd_diff "$1" "$2" | sed -n 's/^changed //p'
 }
 
 # check_snapshot DESC BEFORE AFTER: ok when the two snapshots are the same,
