@@ -59,7 +59,7 @@ kpt() {
 }
 kpt >/tmp/kpt0
 settle
-free0=$(meminfo_kb MemFree)
+free0=$(free_kb)
 cycles=$(rig_param cycles || echo 10)
 i=0
 while [ $i -lt "$cycles" ]; do
@@ -73,8 +73,8 @@ done
 check_eq "$cycles load/use/unload cycles" $i "$cycles"
 settle
 pt1=$(meminfo_kb PageTables)
-free1=$(meminfo_kb MemFree)
-diag "PageTables $pt0 -> $pt1 kB, MemFree $free0 -> $free1 kB"
+free1=$(free_kb)
+diag "PageTables $pt0 -> $pt1 kB, free memory (MemFree and per-CPU lists) $free0 -> $free1 kB"
 d=$((free0 - free1))
 # PageTables also counts the page tables of the shell's processes, which
 # move by a few pages either way: the kernel tables above must be exactly as

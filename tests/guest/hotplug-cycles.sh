@@ -12,8 +12,8 @@ a=$1
 b=$(block_of $a)
 snapshot /tmp/before
 pt0=$(meminfo_kb PageTables)
-sync; echo 3 >/proc/sys/vm/drop_caches
-free0=$(meminfo_kb MemFree)
+settle
+free0=$(free_kb)
 slab0=$(meminfo_kb Slab)
 warm=$((cycles / 5))
 [ "$warm" -ge 1 ] || warm=1
@@ -32,8 +32,9 @@ while [ $i -lt "$cycles" ]; do
 	fi
 	i=$((i + 1))
 	if [ $i = "$warm" ]; then
-		sync; echo 3 >/proc/sys/vm/drop_caches
-		freew=$(meminfo_kb MemFree)
+		settle
+		freew=$(free_kb)
+		diag "at cycle $i: $(meminfo_brief)"
 	fi
 	# Compare every 10 cycles and after the last one.
 	[ $((i % 10)) = 0 ] || [ $i = "$cycles" ] || continue
@@ -48,16 +49,20 @@ diag "$i cycles of block $(hex $a) in $(($(date +%s) - start))s"
 check_eq "$cycles add/online/offline/remove cycles succeed" "$bad" 0
 check_eq "no drift at any check" "$drift" 0
 diag "PageTables (kernel and processes) before $pt0 kB, after $(meminfo_kb PageTables) kB"
-sync; echo 3 >/proc/sys/vm/drop_caches
-free1=$(meminfo_kb MemFree)
-diag "MemFree before $free0 kB, after $warm cycles $freew kB, after $i cycles $free1 kB; Slab $slab0 -> $(meminfo_kb Slab) kB"
-# The first cycles fill per-CPU page lists, slab and memcg caches: a few MiB
-# that move with timing (measured 3-10 MiB after 100 cycles, none of it
-# growing with the count: 5.2 MiB after 100 cycles and after 400). So a leak
-# is measured from the warm-up point ($warm cycles) on: 8 MiB over the
-# remaining cycles catches 100 KiB per cycle here and 10 KiB per cycle with
-# make soak's 1000. A leaked memmap would cost 2 MiB per cycle; leaked page
-# tables show in the exact page-table counts above.
-check "MemFree within 8 MiB from cycle $warm to cycle $i" test $((freew - free1)) -le 8192
+settle
+free1=$(free_kb)
+diag "at cycle $i: $(meminfo_brief)"
+diag "free (MemFree and per-CPU lists) before $free0 kB, after $warm cycles $freew kB, after $i cycles $free1 kB; Slab $slab0 -> $(meminfo_kb Slab) kB"
+# Free memory is MemFree plus the per-CPU free lists (free_kb), after
+# settle: MemFree alone swings by 10 MiB and more with what the per-CPU lists
+# hold at that moment (measured 9-23 MiB on them), which once failed an 8 MiB
+# bound on sv39 with 25 cycles. Counted this way it moved 12-110 kB from the
+# warm-up point to the end (20 and 80 cycles, sv39 and sv48). The first cycles
+# still fill slab and memcg caches, so a leak is measured from the warm-up
+# point ($warm cycles) on: 2 MiB over the remaining cycles catches a leaked
+# memmap (2 MiB per cycle) at once, 100 KiB per cycle with 25 cycles and
+# 2 KiB per cycle with make soak's 1000. Leaked page tables show in the exact
+# page-table counts above.
+check "free memory within 2 MiB from cycle $warm to cycle $i" test $((freew - free1)) -le 2048
 check "kernel page tables and blocks checked" test "$i" -ge "$cycles"
 ktap_exit

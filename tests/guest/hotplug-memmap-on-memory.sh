@@ -12,9 +12,9 @@ b=$(block_of $a)
 bs=$(block_bytes)
 snapshot /tmp/before
 sync; echo 3 >/proc/sys/vm/drop_caches
-free0=$(meminfo_kb MemFree)
+free0=$(free_kb)
 probe $a
-free1=$(meminfo_kb MemFree)
+free1=$(free_kb)
 cost=$((free0 - free1))
 # Without memmap_on_memory a 128 MiB block's memmap alone is 2048 kB.
 diag "boot RAM used by adding the block: $cost kB"

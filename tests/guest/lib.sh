@@ -133,6 +133,16 @@ free_kb() {
 	echo $(( $(meminfo_kb MemFree) + $(awk '/^ *count:/ { s += $2 } END { print s + 0 }' /proc/zoneinfo) * 4 ))
 }
 
+# meminfo_brief: the /proc/meminfo figures (kB) that move without a leak, on
+# one line, for the diagnostics of a memory-drift check.
+meminfo_brief() {
+	echo 1 >/proc/sys/vm/stat_refresh 2>/dev/null
+	awk '/^ *count:/ { pcp += $2 }
+	     END { printf "pcp:%d ", pcp * 4 }' /proc/zoneinfo
+	awk '/^(MemFree|Cached|Shmem|Slab|KernelStack|PageTables|VmallocUsed|Percpu):/ {
+		sub(":", "", $1); printf "%s:%s ", $1, $2 } END { print "" }' /proc/meminfo
+}
+
 # rig_qmp JSON: run a QMP command on the host (through the runner's virtio-serial
 # control port) and print its JSON reply on one line.
 rig_qmp() {
