@@ -47,14 +47,15 @@ KILL_GRACE = 10.0
 FIRMWARE = os.environ.get(
     "OPENSBI_FW", "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin")
 
-# -cpu properties per paging mode (patches/qemu/0001 adds sv39/sv48/sv57).
+# -cpu properties per paging mode: svNN=on makes NN the largest mode, as in
+# QEMU 8.0 and later (patches/qemu/0001 gives 7.2 the same properties).
 # sstc=off: the guest programs its timer through SBI. With QEMU 7.2's Sstc a
 # guest doing CPU hotplug was once found with both harts idle in wfi and no
 # timer pending for 10 minutes (hotplug-stress, Sv39); see notes/.
 MODES = {
-    "sv39": "rv64,sv48=off,sv57=off,sstc=off",
-    "sv48": "rv64,sv57=off,sstc=off",
-    "sv57": "rv64,sstc=off",
+    "sv39": "rv64,sv39=on,sstc=off",
+    "sv48": "rv64,sv48=on,sstc=off",
+    "sv57": "rv64,sv57=on,sstc=off",
 }
 PROFILES_FILE = os.path.join(TOP, "configs", "profiles")
 EARLY_HANG_S = 60

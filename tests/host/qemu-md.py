@@ -15,6 +15,10 @@ socket, sends QMP commands and checks the replies:
   md-slot         a virtio based memory device must be alone in its PCI slot
                   (function 0, no multifunction): a slot is unplugged whole,
                   so device_del of a neighbour would take it along unchecked
+  satp            the svNN CPU properties mean what they mean in QEMU 8.0+:
+                  the devicetree's mmu-type for each spelling, the refused
+                  combinations and their errors; CPU models without the
+                  properties (sifive_u, -cpu sifive-u54) still start
 
 Output: KTAP v1, one result per check; exit 0 only when every check passed.
 RIG_QEMU selects the QEMU binary (default build/qemu/qemu-system-riscv64).
@@ -38,13 +42,14 @@ BASE = ["-m", "512M,maxmem=2G", "-device", "pcie-root-port,id=rp1,bus=pcie.0,cha
 
 
 class Qemu:
-    """A stopped riscv virt QEMU with a QMP socket."""
+    """A stopped riscv QEMU (virt unless machine= says otherwise) with a QMP socket."""
 
-    def __init__(self, args):
+    def __init__(self, args, machine="virt", cpu="rv64"):
         self.dir = tempfile.mkdtemp(prefix="rig-qmd-")
         sock = os.path.join(self.dir, "qmp.sock")
+        cpu_args = ["-cpu", cpu] if cpu else []
         self.proc = subprocess.Popen(
-            [QEMU, "-M", "virt", "-cpu", "rv64", "-bios", "none", "-display", "none",
+            [QEMU, "-M", machine] + cpu_args + ["-bios", "none", "-display", "none",
              "-nodefaults", "-S", "-qmp", f"unix:{sock},server=on,wait=on"] + args,
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + REPLY_TIMEOUT
@@ -110,6 +115,24 @@ class Qemu:
         self.proc.wait()
         self.proc.stderr.close()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def startup(args, machine="virt"):
+    """Run QEMU with -M MACHINE,dumpdtb=... and ARGS until it exits: (exit
+    status, stderr, the dumped tree as dts text or None)."""
+    d = tempfile.mkdtemp(prefix="rig-qmd-")
+    try:
+        dtb = os.path.join(d, "out.dtb")
+        p = subprocess.run([QEMU, "-M", f"{machine},dumpdtb={dtb}", "-bios", "none",
+                            "-display", "none", "-nodefaults"] + args,
+                           stdin=subprocess.DEVNULL, capture_output=True, timeout=REPLY_TIMEOUT)
+        dts = None
+        if os.path.exists(dtb):
+            dts = subprocess.run(["dtc", "-q", "-I", "dtb", "-O", "dts", dtb], check=True,
+                                 capture_output=True, text=True).stdout
+        return p.returncode, p.stderr.decode(errors="replace").strip(), dts
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 results = []
@@ -179,24 +202,68 @@ def md_slot():
         check("slot: no memory device added", q.memdevs() == {}, f"{q.memdevs()}")
 
 
+# -cpu value -> the devicetree's mmu-type, or the error QEMU must stop with.
+SATP = [
+    ("rv64", "riscv,sv57"),
+    ("rv64,sv39=on", "riscv,sv39"),
+    ("rv64,sv48=on", "riscv,sv48"),
+    ("rv64,sv57=on", "riscv,sv57"),
+    ("rv64,sv57=off", "riscv,sv48"),
+    ("rv64,sv48=off", "riscv,sv39"),
+    ("rv64,sv48=off,sv57=off", "riscv,sv39"),
+    ("rv64,sv48=on,sv57=off", "riscv,sv48"),
+    ("rv64,mmu=off", "riscv,none"),
+    ("rv64,sv57=on,sv48=off", "error: cannot disable satp mode sv48 while sv57 is enabled"),
+    ("rv64,sv64=on", "error: satp mode sv64 is higher than the hart's maximum, sv57"),
+    ("rv64,sv39=off", "error: sv39=off leaves the hart no paging mode"),
+    ("rv64,mmu=off,sv48=on", "error: satp mode sv48 needs a hart with an MMU"),
+    ("sifive-u54", "riscv,sv57"),
+]
+
+
+def satp():
+    for cpu, want in SATP:
+        rc, err, dts = startup(["-cpu", cpu])
+        if want.startswith("error: "):
+            check(f"satp: -cpu {cpu} refused", rc == 1 and want[7:] in err,
+                  f"exit {rc}, stderr '{err}', want exit 1 and '{want[7:]}'")
+        else:
+            got = None
+            for line in (dts or "").splitlines():
+                if "mmu-type" in line:
+                    got = line.split('"')[1]
+                    break
+            check(f"satp: -cpu {cpu} gives mmu-type {want}", rc == 0 and got == want,
+                  f"exit {rc}, mmu-type {got}, stderr '{err}'")
+    with Qemu([], machine="sifive_u", cpu=None) as q:
+        st = q.cmd("query-status").get("return", {}).get("status")
+        check("satp: -M sifive_u starts (CPU model without the properties)", st == "prelaunch",
+              f"status {st}")
+
+
+CASES = [(pmem_unplug, 3), (vmem_unplug, 8), (md_slot, 3), (satp, len(SATP) + 1)]
+
+
 def main():
     start = time.monotonic()
+    total = sum(n for _, n in CASES)
     print("KTAP version 1")
-    print("1..14")
+    print(f"1..{total}")
     if not os.access(QEMU, os.X_OK):
         print(f"# no QEMU at {QEMU}: run 'make qemu'")
         return 1
-    for case in (pmem_unplug, vmem_unplug, md_slot):
+    for case, want in CASES:
         before = len(results)
         try:
             case()
-        except (RuntimeError, OSError, ValueError) as e:
+        except (RuntimeError, OSError, ValueError, subprocess.SubprocessError) as e:
             print(f"# {case.__name__}: {e}")
-            want = {"pmem_unplug": 3, "vmem_unplug": 8, "md_slot": 3}[case.__name__]
-            while len(results) - before < want:
-                check(f"{case.__name__}: not reached", False, str(e))
+        if len(results) - before != want:
+            print(f"# {case.__name__}: {len(results) - before} checks, {want} planned")
+        while len(results) - before < want:
+            check(f"{case.__name__}: not reached", False, "the case stopped early")
     print(f"# {sum(results)} of {len(results)} checks passed in {time.monotonic() - start:.1f}s")
-    return 0 if all(results) and len(results) == 14 else 1
+    return 0 if all(results) and len(results) == total else 1
 
 
 if __name__ == "__main__":
