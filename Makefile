@@ -10,8 +10,9 @@
 #                 make deps tree, then make check on one test; KEEP=1 keeps the root (build/fresh/root)
 # Variables: PROFILES="default debug kasan" MATRIX=ci|full PROFILE=default MODES="sv39 sv48 sv57"
 #            MODE=sv57 TESTS=a,b JOBS=N GUESTS=2 V=1 MEM=2G APPEND="..." NODE=1G KEEP=1
+#            QEMU=10.0 (Debian 13's QEMU with patches/qemu-10.0/ instead of 7.2)
 SHELL := /bin/bash
-export PROFILES PROFILE MODES MATRIX MODE TESTS JOBS GUESTS V MEM APPEND FORCE CYCLES NODE KEEP MATRIX_CONFIGS SERIES_BOOT SERIES_PARTS SERIES_FROM BENCH BOOTS
+export PROFILES PROFILE MODES MATRIX MODE TESTS JOBS GUESTS V MEM APPEND FORCE CYCLES NODE KEEP MATRIX_CONFIGS SERIES_BOOT SERIES_PARTS SERIES_FROM BENCH BOOTS QEMU
 export LINUX_VERSION LINUX_SHA256
 
 .PHONY: all deps tree qemu busybox build check demo shell soak bench series-check export fresh-check clean distclean

@@ -9,6 +9,11 @@ PKGS="gcc-riscv64-linux-gnu libc6-dev-riscv64-cross binutils-riscv64-linux-gnu
 ccache flex bison bc libssl-dev libelf-dev cpio device-tree-compiler kmod rsync
 xz-utils zstd opensbi dpkg-dev build-essential git python3 perl
 ninja-build meson pkg-config libglib2.0-dev libpixman-1-dev libfdt-dev zlib1g-dev"
+# QEMU 10.0's configure builds a Python venv (meson itself comes from trixie's
+# package, see base/versions).
+if [ "${QEMU:-7.2}" = 10.0 ]; then
+	PKGS="$PKGS python3-venv"
+fi
 
 [ "$(id -u)" = 0 ] || die "the rig installs Debian packages: run it as root (or install: $PKGS $LINUX_PACKAGE)"
 command -v apt-get >/dev/null || die "apt-get not found: the rig needs Debian 12 (bookworm)"

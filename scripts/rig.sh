@@ -17,6 +17,14 @@ for m in $MODES; do
 	case $m in sv39|sv48|sv57) ;; *) die "unknown paging mode '$m' (known: sv39 sv48 sv57)" ;; esac
 done
 case $MATRIX in ci|full) ;; *) die "MATRIX must be 'ci' or 'full', got '$MATRIX'" ;; esac
+# QEMU=10.0: build Debian 13's QEMU 10.0 with patches/qemu-10.0/ and run the
+# guests (and the host-side QEMU tests) on it.
+case ${QEMU:=7.2} in
+7.2) ;;
+10.0) export RIG_QEMU=${RIG_QEMU:-$BUILD/qemu-10.0/qemu-system-riscv64} ;;
+*) die "QEMU must be 7.2 or 10.0, got '$QEMU'" ;;
+esac
+export QEMU
 case ${JOBS} in ''|*[!0-9]*|0) die "JOBS must be a positive number, got '$JOBS'" ;; esac
 case ${GUESTS:-2} in ''|*[!0-9]*|0) die "GUESTS must be a positive number, got '$GUESTS'" ;; esac
 for b in ${BENCH:-}; do

@@ -119,10 +119,16 @@ RAM_BASE = 0x80000000  # start of RAM on QEMU's riscv virt machine
 
 def qemu_dts(argv, raw):
     """The devicetree (as DTS text) that QEMU's virt machine gives a guest
-    booted with argv (-M, -cpu, -smp, -m, -bios), dumped to raw."""
+    booted with argv (-M, -cpu, -smp, -m, -bios, and the memory backends and
+    pc-dimm devices, which become memory nodes), dumped to raw."""
     dump = [argv[0], "-M", f"virt,dumpdtb={raw}", "-display", "none"]
     for opt in ("-cpu", "-smp", "-m", "-bios"):
         dump += [opt, argv[argv.index(opt) + 1]]
+    for i, opt in enumerate(argv[:-1]):
+        val = argv[i + 1]
+        if (opt == "-object" and val.startswith("memory-backend-")) or \
+           (opt == "-device" and val.startswith("pc-dimm,")):
+            dump += [opt, val]
     r = subprocess.run(dump, capture_output=True, text=True)
     if r.returncode != 0 or not os.path.exists(raw):
         die(f"QEMU could not dump its DTB: {r.stderr.strip()}")

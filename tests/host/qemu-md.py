@@ -15,6 +15,20 @@ socket, sends QMP commands and checks the replies:
   md-slot         a virtio based memory device must be alone in its PCI slot
                   (function 0, no multifunction): a slot is unplugged whole,
                   so device_del of a neighbour would take it along unchecked
+  dtb             a cold-plugged pc-dimm with -dtb: a tree dumped from the same
+                  command line is taken (its node kept, extra properties and
+                  all), a missing node is added, one that overlaps the DIMM
+                  otherwise stops QEMU with an error naming both; the node
+                  follows the root's #address-cells/#size-cells, and a DIMM
+                  beyond what they can express is refused
+  reset           a pc-dimm hot-plugged at run time is in the devicetree after
+                  system_reset: in QMP dumpdtb and in the blob in guest RAM
+  layout          device memory and the high PCIe window for -m/maxmem/slots
+                  (the table in patches/qemu 0002), and the startup errors
+                  for too many slots and for a layout above 2^56
+  errors          the error of each refused memory-device request: DIMM size,
+                  no free slot, no room, overlap, outside device memory,
+                  device_del of a DIMM, virtio-mem size, hot plug on pcie.0
   satp            the svNN CPU properties mean what they mean in QEMU 8.0+:
                   the devicetree's mmu-type for each spelling, the refused
                   combinations and their errors; CPU models without the
@@ -26,6 +40,7 @@ Nothing is left behind: each QEMU is killed and its socket directory removed.
 """
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -149,9 +164,13 @@ def check(desc, cond, why=""):
 
 
 def refused(desc, reply, pattern):
+    """PATTERN: a substring the error must have, or a tuple of alternatives
+    (the wording of patches/qemu and of patches/qemu-10.0, which uses
+    mainline's helpers and their messages)."""
     err = reply.get("error", {}).get("desc", "")
-    check(desc, "error" in reply and pattern in err,
-          f"reply {json.dumps(reply)}, want an error mentioning '{pattern}'")
+    pats = pattern if isinstance(pattern, tuple) else (pattern,)
+    check(desc, "error" in reply and any(p in err for p in pats),
+          f"reply {json.dumps(reply)}, want an error mentioning {' or '.join(pats)}")
     if err:
         print(f"# {desc}: {err}")
 
@@ -175,7 +194,7 @@ def vmem_unplug():
         accepted("vmem: requested-size 128 MiB",
                  q.cmd("qom-set", path=path, property="requested-size", value=128 << 20))
         refused("vmem: device_del refused with memory requested", q.cmd("device_del", id="vm0"),
-                "still has memory")
+                ("still has memory", "while 'requested-size' != '0'"))
         accepted("vmem: requested-size back to 0",
                  q.cmd("qom-set", path=path, property="requested-size", value=0))
         accepted("vmem: device_del accepted at size 0", q.cmd("device_del", id="vm0"))
@@ -202,6 +221,236 @@ def md_slot():
         check("slot: no memory device added", q.memdevs() == {}, f"{q.memdevs()}")
 
 
+DIMM_ARGS = ["-cpu", "rv64", "-m", "1G,slots=2,maxmem=4G",
+             "-object", "memory-backend-ram,id=m1,size=128M", "-device", "pc-dimm,memdev=m1,id=d1"]
+DIMM_REG2 = "reg = <0x00 0xc0000000 0x00 0x8000000>;"
+
+
+def memory_node(dts, addr):
+    """The body of dts's memory@ADDR node, or None."""
+    m = re.search(r"\bmemory@%x \{(.*?)\};" % addr, dts or "", re.S)
+    return m.group(1) if m else None
+
+
+def with_dtb(dts, extra_args):
+    """Run DIMM_ARGS with -dtb built from dts: (exit status, stderr, dumped dts)."""
+    d = tempfile.mkdtemp(prefix="rig-qmd-")
+    try:
+        dtb = os.path.join(d, "in.dtb")
+        subprocess.run(["dtc", "-q", "-I", "dts", "-O", "dtb", "-o", dtb, "-"], input=dts,
+                       check=True, capture_output=True, text=True)
+        return startup(DIMM_ARGS + extra_args + ["-dtb", dtb])
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def dtb():
+    rc, err, a = startup(DIMM_ARGS)
+    node = memory_node(a, 0xc0000000)
+    check("dtb: dumpdtb with a cold pc-dimm has memory@c0000000 for it",
+          rc == 0 and node is not None and DIMM_REG2 in node, f"exit {rc}, {err}, node {node}")
+    if not a:
+        raise RuntimeError("no DTB dumped")
+    rc, err, b = with_dtb(a, [])
+    check("dtb: -dtb of that dump starts, one memory@c0000000",
+          rc == 0 and (b or "").count("memory@c0000000 {") == 1, f"exit {rc}, {err}")
+    rc, err, b = with_dtb(a.replace("memory@c0000000 {", "memory@c0000000 {\n\t\thotpluggable;"), [])
+    check("dtb: a node with the DIMM's exact range is kept (hotpluggable stays)",
+          rc == 0 and "hotpluggable" in (memory_node(b, 0xc0000000) or ""), f"exit {rc}, {err}")
+    no_node = re.sub(r"\tmemory@c0000000 \{.*?\};\n", "", a, flags=re.S)
+    rc, err, b = with_dtb(no_node, [])
+    check("dtb: a tree without the DIMM's node gets it added",
+          rc == 0 and DIMM_REG2 in (memory_node(b, 0xc0000000) or ""), f"exit {rc}, {err}")
+    rc, err, b = with_dtb(a.replace(DIMM_REG2, "reg = <0x00 0xc0000000 0x00 0x4000000>;"), [])
+    check("dtb: a node overlapping the DIMM otherwise is refused, naming both",
+          rc == 1 and "overlaps pc-dimm 'd1'" in err and "memory@c0000000" in err,
+          f"exit {rc}, stderr '{err}'")
+    print(f"# {err}")
+    one = no_node.replace("#address-cells = <0x02>;", "#address-cells = <0x01>;", 1)
+    one = one.replace("#size-cells = <0x02>;", "#size-cells = <0x01>;", 1)
+    one = one.replace("reg = <0x00 0x80000000 0x00 0x40000000>;", "reg = <0x80000000 0x40000000>;")
+    rc, err, b = with_dtb(one, [])
+    check("dtb: with one address and size cell at the root the node has one of each",
+          rc == 0 and "reg = <0xc0000000 0x8000000>;" in (memory_node(b, 0xc0000000) or ""),
+          f"exit {rc}, {err}, node {memory_node(b, 0xc0000000)}")
+    high = [x.replace("pc-dimm,memdev=m1,id=d1", "pc-dimm,memdev=m1,id=d1,addr=0x100000000")
+            for x in DIMM_ARGS]
+    d = tempfile.mkdtemp(prefix="rig-qmd-")
+    try:
+        path = os.path.join(d, "one.dtb")
+        subprocess.run(["dtc", "-q", "-I", "dts", "-O", "dtb", "-o", path, "-"], input=one,
+                       check=True, capture_output=True, text=True)
+        rc, err, b = startup(high + ["-dtb", path])
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    check("dtb: a DIMM above 4 GiB with one address cell is refused",
+          rc == 1 and "does not fit the devicetree root's #address-cells 1" in err,
+          f"exit {rc}, stderr '{err}'")
+    # The same DIMM hot-plugged: refused at device_add, not only at the next reset.
+    d = tempfile.mkdtemp(prefix="rig-qmd-")
+    try:
+        path = os.path.join(d, "one.dtb")
+        subprocess.run(["dtc", "-q", "-I", "dts", "-O", "dtb", "-o", path, "-"], input=one,
+                       check=True, capture_output=True, text=True)
+        with Qemu(["-m", "1G,slots=2,maxmem=4G", "-dtb", path]) as q:
+            q.cmd("object-add", **{"qom-type": "memory-backend-ram", "id": "hb", "size": 128 << 20})
+            refused("dtb: hot-plugging that DIMM is refused too",
+                    q.cmd("device_add", driver="pc-dimm", id="h", memdev="hb", addr=0x100000000),
+                    "does not fit the devicetree root's #address-cells 1")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    # A 4 GiB DIMM with one size cell.
+    big = ["-cpu", "rv64", "-m", "1G,slots=2,maxmem=8G",
+           "-object", "memory-backend-ram,id=m1,size=4G", "-device", "pc-dimm,memdev=m1,id=d1"]
+    rc, err, a4 = startup(big)
+    if a4:
+        t = re.sub(r"\tmemory@c0000000 \{.*?\};\n", "", a4, flags=re.S)
+        t = t.replace("#size-cells = <0x02>;", "#size-cells = <0x01>;", 1)
+        t = t.replace("reg = <0x00 0x80000000 0x00 0x40000000>;", "reg = <0x00 0x80000000 0x40000000>;")
+        d = tempfile.mkdtemp(prefix="rig-qmd-")
+        try:
+            path = os.path.join(d, "s1.dtb")
+            subprocess.run(["dtc", "-q", "-I", "dts", "-O", "dtb", "-o", path, "-"], input=t,
+                           check=True, capture_output=True, text=True)
+            rc, err, _ = startup(big + ["-dtb", path])
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+    check("dtb: a 4 GiB DIMM with one size cell is refused",
+          rc == 1 and "#size-cells 1" in err, f"exit {rc}, stderr '{err}'")
+    # A node of that name that is not a memory node.
+    clash = no_node.replace("\tchosen {", "\tmemory@c0000000 {\n\t\tcompatible = \"x\";\n\t};\n\n\tchosen {", 1)
+    rc, err, _ = with_dtb(clash, [])
+    check("dtb: a non-memory node with the DIMM's node name is refused",
+          rc == 1 and "not a memory node" in err, f"exit {rc}, stderr '{err}'")
+
+
+def reset():
+    with Qemu(["-m", "512M,slots=2,maxmem=2G"]) as q:
+        accepted("reset: object-add of a 256 MiB backend at run time",
+                 q.cmd("object-add", **{"qom-type": "memory-backend-ram", "id": "hb1",
+                                         "size": 256 << 20}))
+        r = q.cmd("device_add", driver="pc-dimm", id="h1", memdev="hb1")
+        check("reset: device_add pc-dimm h1", "return" in r, json.dumps(r))
+        addr = None
+        for dev in q.cmd("query-memory-devices").get("return", []):
+            if dev["data"].get("id") == "h1":
+                addr = dev["data"]["addr"]
+        path = os.path.join(q.dir, "t.dtb")
+
+        def dumped():
+            q.cmd("dumpdtb", filename=path)
+            return subprocess.run(["dtc", "-q", "-I", "dtb", "-O", "dts", path], check=True,
+                                  capture_output=True, text=True).stdout
+
+        check("reset: not in the devicetree before a reset", addr is not None and
+              memory_node(dumped(), addr) is None, f"h1 at {addr}")
+        accepted("reset: system_reset", q.cmd("system_reset"))
+        want = f"reg = <0x00 0x{addr:x} 0x00 0x10000000>;"
+        node = None
+        for _ in range(100):
+            node = memory_node(dumped(), addr)
+            if node:
+                break
+            time.sleep(0.05)
+        check(f"reset: memory@{addr:x} with h1's range in QMP dumpdtb after the reset",
+              node is not None and want in node, f"node {node}")
+        # 512 MiB of RAM and a 1 MiB tree buffer: riscv_load_fdt() puts the
+        # blob at the 2 MiB boundary below RAM's end less the buffer.
+        blob = os.path.join(q.dir, "ram.dtb")
+        q.cmd("pmemsave", val=0x9fe00000, size=1 << 20, filename=blob)
+        dts = subprocess.run(["dtc", "-q", "-I", "dtb", "-O", "dts", blob],
+                             capture_output=True, text=True).stdout
+        check("reset: and in the blob the guest gets (guest RAM at 0x9fe00000)",
+              want in (memory_node(dts, addr) or ""), f"node {memory_node(dts, addr)}")
+        accepted("reset: a second system_reset", q.cmd("system_reset"))
+        time.sleep(0.2)
+        n = dumped().count(f"memory@{addr:x} {{")
+        check("reset: still one node for h1 after it", n == 1, f"{n} nodes")
+
+
+# -m -> (device-memory range, high PCIe window base), from HMP info mtree
+LAYOUT = [
+    ("1G", None, 0x4_0000_0000),
+    ("16G", None, 0x8_0000_0000),
+    ("1G,maxmem=4G", (0xc000_0000, 3 << 30), 0x4_0000_0000),
+    ("1G,slots=2,maxmem=4G", (0xc000_0000, 5 << 30), 0x4_0000_0000),
+    ("2G,slots=3,maxmem=4G", (0x1_0000_0000, 5 << 30), 0x4_0000_0000),
+    ("1G,slots=4,maxmem=32G", (0xc000_0000, 35 << 30), 0xc_0000_0000),
+]
+
+
+def layout():
+    for m, dev, pcie in LAYOUT:
+        with Qemu(["-m", m]) as q:
+            mtree = q.cmd("human-monitor-command", **{"command-line": "info mtree"})["return"]
+        got_dev = got_pcie = None
+        for line in mtree.splitlines():
+            f = re.match(r"\s*([0-9a-f]+)-([0-9a-f]+) \(prio \d+, [^)]*\): (device-memory|alias pcie-mmio-high)\b", line)
+            if f:
+                lo, hi = int(f.group(1), 16), int(f.group(2), 16)
+                if f.group(3) == "device-memory":
+                    got_dev = (lo, hi - lo + 1)
+                else:
+                    got_pcie = lo
+        want = "none" if dev is None else f"0x{dev[0]:x} + {dev[1] >> 30} GiB"
+        check(f"layout: -m {m}: device memory {want}, high PCIe window at 0x{pcie:x}",
+              got_dev == dev and got_pcie == pcie, f"device memory {got_dev}, PCIe {got_pcie}")
+    for m, msg in (("1G,slots=257,maxmem=2G", "at most 256"),
+                   ("1G,maxmem=65P", "do not fit in RV64's 2^56"),
+                   ("1G,slots=1,maxmem=64P", "but RV64 maps only 2^56 bytes: reduce maxmem or slots")):
+        rc, err, _ = startup(["-m", m])
+        check(f"layout: -m {m} refused", rc == 1 and msg in err, f"exit {rc}, stderr '{err}'")
+
+
+def errors():
+    with Qemu(["-m", "512M,slots=2,maxmem=2G",
+               "-device", "pcie-root-port,id=rp1,bus=pcie.0,chassis=1",
+               "-object", "memory-backend-ram,id=c0,size=128M",
+               "-device", "pc-dimm,id=dimm0,memdev=c0",
+               "-object", "memory-backend-ram,id=vb0,size=256M",
+               "-device", "virtio-mem-pci,id=vm0,memdev=vb0,bus=rp1,requested-size=0"]) as q:
+        def backend(i, size):
+            q.cmd("object-add", **{"qom-type": "memory-backend-ram", "id": i, "size": size})
+
+        dimm0 = None
+        for dev in q.cmd("query-memory-devices").get("return", []):
+            if dev["data"].get("id") == "dimm0":
+                dimm0 = dev["data"]["addr"]
+        backend("b64", 64 << 20)
+        refused("errors: a hot-plugged 64 MiB DIMM", q.cmd("device_add", driver="pc-dimm", id="x1",
+                memdev="b64"), "multiple of 128 MiB")
+        backend("bo", 128 << 20)
+        refused("errors: a DIMM at dimm0's address", q.cmd("device_add", driver="pc-dimm", id="x2",
+                memdev="bo", addr=dimm0 or 0), "conflicts with memory device")
+        refused("errors: a DIMM outside device memory (in RAM)",
+                q.cmd("device_add", driver="pc-dimm", id="x3", memdev="bo", addr=0x80000000),
+                "usable range for memory devices")
+        backend("big", 2 << 30)
+        refused("errors: a DIMM larger than the room left",
+                q.cmd("device_add", driver="pc-dimm", id="x4", memdev="big"), "not enough space")
+        accepted("errors: a second DIMM fills the last slot",
+                 q.cmd("device_add", driver="pc-dimm", id="x5", memdev="bo"))
+        backend("b3", 128 << 20)
+        refused("errors: a third DIMM with slots=2", q.cmd("device_add", driver="pc-dimm", id="x6",
+                memdev="b3"), "no free slots")
+        refused("errors: device_del of a DIMM", q.cmd("device_del", id="dimm0"),
+                "use virtio-mem-pci")
+        path = "/machine/peripheral/vm0"
+        refused("errors: virtio-mem requested-size not a block multiple",
+                q.cmd("qom-set", path=path, property="requested-size", value=3 << 20),
+                "has to be multiples")
+        refused("errors: virtio-mem requested-size above the backend",
+                q.cmd("qom-set", path=path, property="requested-size", value=512 << 20),
+                "cannot exceed")
+        backend("vb1", 128 << 20)
+        refused("errors: virtio-mem-pci hot-plugged on pcie.0",
+                q.cmd("device_add", driver="virtio-mem-pci", id="vm1", memdev="vb1", bus="pcie.0"),
+                "does not support hotplugging")
+        ids = sorted(q.memdevs())
+        check("errors: only dimm0, x5 and vm0 are memory devices after all that",
+              ids == ["dimm0", "vm0", "x5"], f"{ids}")
+
+
 # -cpu value -> the devicetree's mmu-type, or the error QEMU must stop with.
 SATP = [
     ("rv64", "riscv,sv57"),
@@ -212,12 +461,12 @@ SATP = [
     ("rv64,sv48=off", "riscv,sv39"),
     ("rv64,sv48=off,sv57=off", "riscv,sv39"),
     ("rv64,sv48=on,sv57=off", "riscv,sv48"),
+    ("rv64,sv64=off", "riscv,sv57"),
+    ("rv64,sv39=off", "riscv,none"),
     ("rv64,mmu=off", "riscv,none"),
-    ("rv64,sv57=on,sv48=off", "error: cannot disable satp mode sv48 while sv57 is enabled"),
-    ("rv64,sv64=on", "error: satp mode sv64 is higher than the hart's maximum, sv57"),
-    ("rv64,sv39=off", "error: sv39=off leaves the hart no paging mode"),
-    ("rv64,mmu=off,sv48=on", "error: satp mode sv48 needs a hart with an MMU"),
-    ("sifive-u54", "riscv,sv57"),
+    ("rv64,sv57=on,sv48=off", "error: cannot disable"),
+    ("rv64,sv64=on", "error: sv64 is higher than"),
+    ("sifive-u54", "riscv,sv39"),
 ]
 
 
@@ -241,7 +490,8 @@ def satp():
               f"status {st}")
 
 
-CASES = [(pmem_unplug, 3), (vmem_unplug, 8), (md_slot, 3), (satp, len(SATP) + 1)]
+CASES = [(pmem_unplug, 3), (vmem_unplug, 8), (md_slot, 3), (dtb, 10), (reset, 8),
+         (layout, len(LAYOUT) + 3), (errors, 11), (satp, len(SATP) + 1)]
 
 
 def main():
