@@ -59,6 +59,8 @@ else
 	git -c user.name=rig -c user.email=rig@localhost commit -q -m "Debian qemu $version"
 	for p in "$patches"/*.patch; do
 		[ -f "$p" ] || continue
+		# A series' cover letter (git format-patch --cover-letter) has no diff.
+		case $p in */0000-cover-letter.patch) continue ;; esac
 		echo "applying ${p#"$TOP"/}"
 		git -c user.name=rig -c user.email=rig@localhost am -q "$p" ||
 			die "patch does not apply: ${p#"$TOP"/}"

@@ -55,7 +55,7 @@ echo "QMP: device_del vm1 (size 0) -> $r"
 check "device_del accepted at size 0" qmp_ok "$r"
 # The guest releases the device after pciehp's 5 s attention-button delay:
 # until then, QEMU must not let the size grow again.
-qmp_refused "requested-size 128 MiB while vm1 is being unplugged" "being unplugged" \
+qmp_refused "requested-size 128 MiB while vm1 is being unplugged" "being unplugged\|process of unplug" \
 	'{"execute": "qom-set", "arguments": {"path": "/machine/peripheral/vm1", "property": "requested-size", "value": 134217728}}'
 i=0
 while [ "$(memdev_count)" != 0 ] && [ $i -lt 300 ]; do sleep 0.2; i=$((i + 1)); done

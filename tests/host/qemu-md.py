@@ -153,8 +153,14 @@ def startup(args, machine="virt"):
 results = []
 
 
+def skip(desc, why):
+    """A check that does not apply to this QEMU: KTAP SKIP, not a pass."""
+    results.append(None)
+    print(f"ok {len(results)} {desc} # SKIP {why}")
+
+
 def check(desc, cond, why=""):
-    results.append(cond)
+    results.append(bool(cond))
     n = len(results)
     if cond:
         print(f"ok {n} {desc}")
@@ -200,11 +206,16 @@ def vmem_unplug():
         accepted("vmem: device_del accepted at size 0", q.cmd("device_del", id="vm0"))
         refused("vmem: requested-size 128 MiB refused while the unplug is pending",
                 q.cmd("qom-set", path=path, property="requested-size", value=128 << 20),
-                "being unplugged")
+                ("being unplugged", "process of unplug"))
         req = q.cmd("qom-get", path=path, property="requested-size").get("return")
         check("vmem: requested-size still 0 after the refusal", req == 0, f"requested-size {req}")
-        accepted("vmem: requested-size 0 (unchanged) still accepted",
-                 q.cmd("qom-set", path=path, property="requested-size", value=0))
+        # patches/qemu accepts the value the device already has; mainline's
+        # virtio-mem-pci (patches/qemu-10.0) refuses any write meanwhile.
+        r = q.cmd("qom-set", path=path, property="requested-size", value=0)
+        req = q.cmd("qom-get", path=path, property="requested-size").get("return")
+        check("vmem: requested-size 0 (its value) accepted or refused as in unplug, still 0",
+              ("return" in r or "process of unplug" in r.get("error", {}).get("desc", ""))
+              and req == 0, f"reply {json.dumps(r)}, requested-size {req}")
         check("vmem: vm0 still listed (pending unplug), size 0", q.memdevs().get("vm0") == 0,
               f"{q.memdevs()}")
 
@@ -463,15 +474,28 @@ SATP = [
     ("rv64,sv48=on,sv57=off", "riscv,sv48"),
     ("rv64,sv64=off", "riscv,sv57"),
     ("rv64,sv39=off", "riscv,none"),
-    ("rv64,mmu=off", "riscv,none"),
+    ("rv64,mmu=off", "riscv,none", "7.2"),
     ("rv64,sv57=on,sv48=off", "error: cannot disable"),
     ("rv64,sv64=on", "error: sv64 is higher than"),
     ("sifive-u54", "riscv,sv39"),
 ]
 
 
+def qemu_version():
+    out = subprocess.run([QEMU, "--version"], capture_output=True, text=True).stdout
+    m = re.search(r"version (\d+\.\d+)", out)
+    return m.group(1) if m else "?"
+
+
 def satp():
-    for cpu, want in SATP:
+    version = qemu_version()
+    for row in SATP:
+        cpu, want = row[:2]
+        if len(row) > 2 and row[2] != version:
+            # QEMU 10.0 still advertises a paging mode with mmu=off: not
+            # what this rig's patches change, so not checked there.
+            skip(f"satp: -cpu {cpu} gives mmu-type {want}", f"checked on QEMU {row[2]} only")
+            continue
         rc, err, dts = startup(["-cpu", cpu])
         if want.startswith("error: "):
             check(f"satp: -cpu {cpu} refused", rc == 1 and want[7:] in err,
@@ -512,8 +536,11 @@ def main():
             print(f"# {case.__name__}: {len(results) - before} checks, {want} planned")
         while len(results) - before < want:
             check(f"{case.__name__}: not reached", False, "the case stopped early")
-    print(f"# {sum(results)} of {len(results)} checks passed in {time.monotonic() - start:.1f}s")
-    return 0 if all(results) and len(results) == total else 1
+    passed = results.count(True)
+    skipped = results.count(None)
+    print(f"# {passed} of {len(results)} checks passed ({skipped} skipped) in "
+          f"{time.monotonic() - start:.1f}s on QEMU {qemu_version()}")
+    return 0 if False not in results and len(results) == total else 1
 
 
 if __name__ == "__main__":
