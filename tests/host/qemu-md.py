@@ -38,6 +38,7 @@ Output: KTAP v1, one result per check; exit 0 only when every check passed.
 RIG_QEMU selects the QEMU binary (default build/qemu/qemu-system-riscv64).
 Nothing is left behind: each QEMU is killed and its socket directory removed.
 """
+import contextlib
 import json
 import os
 import re
@@ -86,8 +87,13 @@ class Qemu:
                 time.sleep(0.05)
         self.sock.settimeout(REPLY_TIMEOUT)
         self.buf = b""
-        self.read()  # greeting
-        self.cmd("qmp_capabilities")
+        try:
+            self.read()  # greeting
+            self.cmd("qmp_capabilities")
+        except BaseException:
+            # No __exit__ for an object whose __init__ failed: clean up here.
+            self.close()
+            raise
 
     def read(self):
         while True:
@@ -243,16 +249,23 @@ def memory_node(dts, addr):
     return m.group(1) if m else None
 
 
-def with_dtb(dts, extra_args):
-    """Run DIMM_ARGS with -dtb built from dts: (exit status, stderr, dumped dts)."""
+@contextlib.contextmanager
+def dtb_file(dts):
+    """A DTB compiled from dts, in a directory removed afterwards."""
     d = tempfile.mkdtemp(prefix="rig-qmd-")
     try:
-        dtb = os.path.join(d, "in.dtb")
-        subprocess.run(["dtc", "-q", "-I", "dts", "-O", "dtb", "-o", dtb, "-"], input=dts,
+        path = os.path.join(d, "in.dtb")
+        subprocess.run(["dtc", "-q", "-I", "dts", "-O", "dtb", "-o", path, "-"], input=dts,
                        check=True, capture_output=True, text=True)
-        return startup(DIMM_ARGS + extra_args + ["-dtb", dtb])
+        yield path
     finally:
         shutil.rmtree(d, ignore_errors=True)
+
+
+def with_dtb(dts, extra_args):
+    """Run DIMM_ARGS with -dtb built from dts: (exit status, stderr, dumped dts)."""
+    with dtb_file(dts) as path:
+        return startup(DIMM_ARGS + extra_args + ["-dtb", path])
 
 
 def dtb():
@@ -286,30 +299,17 @@ def dtb():
           f"exit {rc}, {err}, node {memory_node(b, 0xc0000000)}")
     high = [x.replace("pc-dimm,memdev=m1,id=d1", "pc-dimm,memdev=m1,id=d1,addr=0x100000000")
             for x in DIMM_ARGS]
-    d = tempfile.mkdtemp(prefix="rig-qmd-")
-    try:
-        path = os.path.join(d, "one.dtb")
-        subprocess.run(["dtc", "-q", "-I", "dts", "-O", "dtb", "-o", path, "-"], input=one,
-                       check=True, capture_output=True, text=True)
+    with dtb_file(one) as path:
         rc, err, b = startup(high + ["-dtb", path])
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
     check("dtb: a DIMM above 4 GiB with one address cell is refused",
           rc == 1 and "does not fit the devicetree root's #address-cells 1" in err,
           f"exit {rc}, stderr '{err}'")
     # The same DIMM hot-plugged: refused at device_add, not only at the next reset.
-    d = tempfile.mkdtemp(prefix="rig-qmd-")
-    try:
-        path = os.path.join(d, "one.dtb")
-        subprocess.run(["dtc", "-q", "-I", "dts", "-O", "dtb", "-o", path, "-"], input=one,
-                       check=True, capture_output=True, text=True)
-        with Qemu(["-m", "1G,slots=2,maxmem=4G", "-dtb", path]) as q:
-            q.cmd("object-add", **{"qom-type": "memory-backend-ram", "id": "hb", "size": 128 << 20})
-            refused("dtb: hot-plugging that DIMM is refused too",
-                    q.cmd("device_add", driver="pc-dimm", id="h", memdev="hb", addr=0x100000000),
-                    "does not fit the devicetree root's #address-cells 1")
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
+    with dtb_file(one) as path, Qemu(["-m", "1G,slots=2,maxmem=4G", "-dtb", path]) as q:
+        q.cmd("object-add", **{"qom-type": "memory-backend-ram", "id": "hb", "size": 128 << 20})
+        refused("dtb: hot-plugging that DIMM is refused too",
+                q.cmd("device_add", driver="pc-dimm", id="h", memdev="hb", addr=0x100000000),
+                "does not fit the devicetree root's #address-cells 1")
     # A 4 GiB DIMM with one size cell.
     big = ["-cpu", "rv64", "-m", "1G,slots=2,maxmem=8G",
            "-object", "memory-backend-ram,id=m1,size=4G", "-device", "pc-dimm,memdev=m1,id=d1"]
@@ -318,14 +318,8 @@ def dtb():
         t = re.sub(r"\tmemory@c0000000 \{.*?\};\n", "", a4, flags=re.S)
         t = t.replace("#size-cells = <0x02>;", "#size-cells = <0x01>;", 1)
         t = t.replace("reg = <0x00 0x80000000 0x00 0x40000000>;", "reg = <0x00 0x80000000 0x40000000>;")
-        d = tempfile.mkdtemp(prefix="rig-qmd-")
-        try:
-            path = os.path.join(d, "s1.dtb")
-            subprocess.run(["dtc", "-q", "-I", "dts", "-O", "dtb", "-o", path, "-"], input=t,
-                           check=True, capture_output=True, text=True)
+        with dtb_file(t) as path:
             rc, err, _ = startup(big + ["-dtb", path])
-        finally:
-            shutil.rmtree(d, ignore_errors=True)
     check("dtb: a 4 GiB DIMM with one size cell is refused",
           rc == 1 and "#size-cells 1" in err, f"exit {rc}, stderr '{err}'")
     # A node of that name that is not a memory node.
