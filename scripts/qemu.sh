@@ -73,9 +73,10 @@ else
 	cd "$work/obj"
 	# shellcheck disable=SC2086
 	../src/configure $CONFIGURE_FLAGS $extra_flags
-	ninja -j"$JOBS" qemu-system-riscv64
+	# The series' qtest runs from tests/host/qemu-md.py (make check).
+	ninja -j"$JOBS" qemu-system-riscv64 tests/qtest/riscv-virt-memdev-test
 	mkdir -p "$out.tmp"
-	cp qemu-system-riscv64 "$out.tmp/"
+	cp qemu-system-riscv64 tests/qtest/riscv-virt-memdev-test "$out.tmp/"
 	# The virt machine needs no ROM files besides the firmware passed with -bios.
 	rm -rf "$out"
 	mv "$out.tmp" "$out"

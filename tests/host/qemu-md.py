@@ -29,6 +29,8 @@ socket, sends QMP commands and checks the replies:
   errors          the error of each refused memory-device request: DIMM size,
                   no free slot, no room, overlap, outside device memory,
                   device_del of a DIMM, virtio-mem size, hot plug on pcie.0
+  qtest           the series' own qtest (tests/qtest/riscv-virt-memdev-test,
+                  built beside QEMU by scripts/qemu.sh), one check per test
   satp            the svNN CPU properties mean what they mean in QEMU 8.0+:
                   the devicetree's mmu-type for each spelling, the refused
                   combinations and their errors; CPU models without the
@@ -456,6 +458,32 @@ def errors():
               ids == ["dimm0", "vm0", "x5"], f"{ids}")
 
 
+QTESTS = ["layout", "dimm-refused", "dimm-reset", "virtio-md-refused"]
+
+
+def qtest():
+    """Run the series' qtest (glib TAP) with this QEMU; one check per test."""
+    d = os.path.dirname(QEMU)
+    for path in (os.path.join(d, "riscv-virt-memdev-test"),
+                 os.path.join(d, "tests", "qtest", "riscv-virt-memdev-test")):
+        if os.access(path, os.X_OK):
+            break
+    else:
+        raise RuntimeError(f"no riscv-virt-memdev-test beside {QEMU}: rebuild with 'make qemu'")
+    env = dict(os.environ, QTEST_QEMU_BINARY=QEMU)
+    p = subprocess.run([path, "--tap", "-k"], env=env, capture_output=True, text=True,
+                       timeout=120)
+    seen = {}
+    for line in p.stdout.splitlines():
+        m = re.match(r"(ok|not ok) \d+ /riscv64/riscv-virt-memdev/(\S+)", line)
+        if m:
+            seen[m.group(2)] = m.group(1) == "ok"
+    err = (p.stdout + p.stderr).strip().splitlines()[-3:]
+    for name in QTESTS:
+        check(f"qtest: /riscv64/riscv-virt-memdev/{name}", seen.get(name),
+              f"exit {p.returncode}: {' | '.join(err)}")
+
+
 # -cpu value -> the devicetree's mmu-type, or the error QEMU must stop with.
 SATP = [
     ("rv64", "riscv,sv57"),
@@ -509,7 +537,7 @@ def satp():
 
 
 CASES = [(pmem_unplug, 3), (vmem_unplug, 8), (md_slot, 3), (dtb, 10), (reset, 8),
-         (layout, len(LAYOUT) + 3), (errors, 11), (satp, len(SATP) + 1)]
+         (layout, len(LAYOUT) + 3), (errors, 11), (qtest, len(QTESTS)), (satp, len(SATP) + 1)]
 
 
 def main():
