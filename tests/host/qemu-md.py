@@ -41,6 +41,7 @@ RIG_QEMU selects the QEMU binary (default build/qemu/qemu-system-riscv64).
 Nothing is left behind: each QEMU is killed and its socket directory removed.
 """
 import contextlib
+import functools
 import json
 import os
 import re
@@ -140,6 +141,12 @@ class Qemu:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def dts_of(path, check=True):
+    """The DTB at path as DTS text (dtc); with check=False, '' if dtc fails."""
+    return subprocess.run(["dtc", "-q", "-I", "dtb", "-O", "dts", path], check=check,
+                          capture_output=True, text=True).stdout
+
+
 def startup(args, machine="virt"):
     """Run QEMU with -M MACHINE,dumpdtb=... and ARGS until it exits: (exit
     status, stderr, the dumped tree as dts text or None)."""
@@ -149,10 +156,7 @@ def startup(args, machine="virt"):
         p = subprocess.run([QEMU, "-M", f"{machine},dumpdtb={dtb}", "-bios", "none",
                             "-display", "none", "-nodefaults"] + args,
                            stdin=subprocess.DEVNULL, capture_output=True, timeout=REPLY_TIMEOUT)
-        dts = None
-        if os.path.exists(dtb):
-            dts = subprocess.run(["dtc", "-q", "-I", "dtb", "-O", "dts", dtb], check=True,
-                                 capture_output=True, text=True).stdout
+        dts = dts_of(dtb) if os.path.exists(dtb) else None
         return p.returncode, p.stderr.decode(errors="replace").strip(), dts
     finally:
         shutil.rmtree(d, ignore_errors=True)
@@ -346,8 +350,7 @@ def reset():
 
         def dumped():
             q.cmd("dumpdtb", filename=path)
-            return subprocess.run(["dtc", "-q", "-I", "dtb", "-O", "dts", path], check=True,
-                                  capture_output=True, text=True).stdout
+            return dts_of(path)
 
         check("reset: not in the devicetree before a reset", addr is not None and
               memory_node(dumped(), addr) is None, f"h1 at {addr}")
@@ -365,8 +368,7 @@ def reset():
         # blob at the 2 MiB boundary below RAM's end less the buffer.
         blob = os.path.join(q.dir, "ram.dtb")
         q.cmd("pmemsave", val=0x9fe00000, size=1 << 20, filename=blob)
-        dts = subprocess.run(["dtc", "-q", "-I", "dtb", "-O", "dts", blob],
-                             capture_output=True, text=True).stdout
+        dts = dts_of(blob, check=False)
         check("reset: and in the blob the guest gets (guest RAM at 0x9fe00000)",
               want in (memory_node(dts, addr) or ""), f"node {memory_node(dts, addr)}")
         accepted("reset: a second system_reset", q.cmd("system_reset"))
@@ -503,6 +505,7 @@ SATP = [
 ]
 
 
+@functools.lru_cache(maxsize=None)
 def qemu_version():
     out = subprocess.run([QEMU, "--version"], capture_output=True, text=True).stdout
     m = re.search(r"version (\d+\.\d+)", out)
