@@ -325,13 +325,17 @@ _snap_fixed() {
 
 # kpgd_diff BEFORE AFTER: how the top-level entries of AFTER differ from
 # BEFORE, one per line: "filled REGION INDEX" for an entry that was empty,
-# "changed REGION INDEX: ..." for any other difference.
+# "changed REGION INDEX: ..." for any other difference. The values are
+# compared as strings: awk takes a hex value such as 000000002086e401 for a
+# number (2086e401, which overflows to inf), and BusyBox's awk compares two
+# numbers by subtracting them, so two equal infinities differ (inf - inf is
+# NaN).
 kpgd_diff() {
 	awk 'NR == FNR { if ($2 ~ /^[0-9]+$/) v[$1 " " $2] = $3; next }
 	     $1 ~ /^(linear|vmemmap|kasan)$/ && $2 ~ /^[0-9]+$/ {
 		k = $1 " " $2
 		if (!(k in v)) print "changed " k ": new, " $3
-		else if (v[k] == $3) next
+		else if (("x" v[k]) == ("x" $3)) next
 		else if (v[k] ~ /^0+$/) print "filled " k
 		else print "changed " k ": was " v[k] ", now " $3
 	     }' "$1" "$2"
