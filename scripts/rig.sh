@@ -170,11 +170,39 @@ series-check)
 	fi
 	exec bash "$S/series-check.sh"
 	;;
+lava-jobs | lava)
+	# The suite as LAVA jobs (scripts/lava.py), for the same selection as
+	# make check; 'lava' runs them with LAVA's dispatcher (lava-run) and
+	# prints LAVA's counts, then compares each run's verdict with the last
+	# make check's (build/results.json) where that covered the run.
+	build $PROFILES
+	run_stage lava-deps "$LOGS/lava-deps.log" bash "$S/lava-deps.sh"
+	run_stage lava-jobs "$LOGS/lava-jobs.log" /usr/bin/python3 "$S/lava.py" jobs \
+		--profiles "$(csv $PROFILES)" --modes "$(csv $MODES)" --tests "${TESTS:-}" --matrix "$MATRIX"
+	tail -n 1 "$LOGS/lava-jobs.log"
+	[ "$1" = lava ] || exit 0
+	echo "[lava     ] profiles: $PROFILES; modes: $MODES; matrix: $MATRIX; logs: build/lava/runs/"
+	set +e
+	/usr/bin/python3 "$S/lava.py" run --jobs "${GUESTS:-2}" | tee "$LOGS/lava.out"
+	rc=${PIPESTATUS[0]}
+	set -e
+	exit "$rc"
+	;;
+lava-server)
+	# Once, by hand: a local lava-server and worker (PostgreSQL and LAVA's
+	# services from Debian's packages), the jobs submitted and read back
+	# with lavacli (scripts/lava-server.sh).
+	build $PROFILES
+	run_stage lava-deps "$LOGS/lava-deps.log" bash "$S/lava-deps.sh" server
+	run_stage lava-jobs "$LOGS/lava-jobs.log" /usr/bin/python3 "$S/lava.py" jobs \
+		--profiles "$(csv $PROFILES)" --modes "$(csv $MODES)" --tests "${TESTS:-}" --matrix "$MATRIX"
+	exec bash "$S/lava-server.sh"
+	;;
 export) exec bash "$S/export.sh" ;;
 fresh-check)
 	# No stage_deps here: the point is that the fresh root's own 'make deps'
 	# installs everything (fresh-check.sh installs mmdebstrap on the host if missing).
 	exec bash "$S/fresh-check.sh"
 	;;
-*) die "usage: rig.sh deps|tree|qemu|busybox|build|check|demo|shell|soak|bench|series-check|export|fresh-check" ;;
+*) die "usage: rig.sh deps|tree|qemu|busybox|build|check|demo|shell|soak|bench|series-check|export|fresh-check|lava-jobs|lava|lava-server" ;;
 esac

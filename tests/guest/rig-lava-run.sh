@@ -1,0 +1,149 @@
+#!/bin/sh
+# rig-lava-run.sh TEST [EXPECT_SPLAT [XFAIL]]: run the rig's guest test TEST
+# from the kselftest install (run_kselftest.sh -t memory-hotplug-rig:TEST.sh)
+# and judge it as the host runner (scripts/runner.py) judges a make check
+# run, for a guest no host runner watches: a LAVA job's test shell, or by
+# hand. EXPECT_SPLAT=1: the test must make the kernel splat
+# (splat-detector). XFAIL: a known failure's reason (a failed run counts as
+# skipped).
+#
+# Results go to LAVA with lava-test-case, after the test has ended (so that
+# no kernel message can cut into them): one case per check of the test
+# (NN-slug), "kernel-log" (no splat in the kernel log since boot, or the
+# expected one) and the verdict, a case named TEST (pass, fail or skip).
+# Without lava-test-case on PATH they are only printed. The last line is
+# "RIG-VERDICT TEST pass|fail|skip REASON"; the exit status is 0 unless the
+# arguments are wrong.
+RIG_DIR=$(cd "$(dirname "$0")" && pwd -P)
+KSFT_DIR=${RIG_DIR%/*}
+t=${1:?usage: rig-lava-run.sh TEST [EXPECT_SPLAT [XFAIL]]}
+expect_splat=${2:-0}
+xfail=${3:-}
+[ -f "$RIG_DIR/$t.sh" ] || { echo "rig-lava-run.sh: no test $t in $RIG_DIR" >&2; exit 2; }
+out=/tmp/rig-lava-$t.out
+kmsg=/tmp/rig-kmsg.log
+
+case_result() {
+	if command -v lava-test-case >/dev/null 2>&1; then
+		lava-test-case "$1" --result "$2"
+	else
+		echo "RIG-CASE $1 $2"
+	fi
+}
+
+# Kernel messages stay off the console while the test runs (the kernel log
+# goes to $kmsg); they would cut into LAVA's shell. The level comes back
+# after.
+read -r level _ </proc/sys/kernel/printk
+echo 1 >/proc/sys/kernel/printk
+[ "$expect_splat" = 1 ] && export RIG_SPLAT_OK=1
+"$KSFT_DIR/run_kselftest.sh" -t "memory-hotplug-rig:$t.sh" 2>&1 | tee "$out"
+echo "$level" >/proc/sys/kernel/printk
+
+# Leak reports (the debug profile's kmemleak), as the rig's init does.
+if [ -w /sys/kernel/debug/kmemleak ]; then
+	echo scan >/sys/kernel/debug/kmemleak
+	cat /sys/kernel/debug/kmemleak >>"$out.leaks"
+	cat "$out.leaks"
+fi
+
+# The kselftest result line: the test's exit status (0, 4 for a skip,
+# exit=N, or TIMEOUT).
+top=$(grep -E "^(not )?ok [0-9]+ selftests: memory-hotplug-rig: $t\.sh" "$out" | tail -n 1)
+case $top in
+"ok "*"# SKIP"*) rc=4 ;;
+"ok "*) rc=0 ;;
+*"# TIMEOUT"*) rc=timeout ;;
+*"# exit="*) rc=${top##*# exit=} ;;
+*) rc="" ;;
+esac
+# BusyBox's timeout ends the test with SIGTERM: 128 + 15.
+[ "$rc" = 143 ] && rc=timeout
+
+# The test's own KTAP, one "# " level down: plan, results, problems.
+sed -n 's/^# //p' "$out" | grep -v '^selftests: ' >"$out.ktap"
+eval "$(awk '
+	/^(ok|not ok) [0-9]+/ {
+		n++
+		num = ($1 == "ok") ? $2 : $3
+		if (num != n) prob = prob "result " n " numbered " num "; "
+		if ($1 == "not") fails++
+		next
+	}
+	/^1\.\.[0-9]+/ {
+		if (plan != "") prob = prob "a second plan line; "
+		else {
+			plan = substr($1, 4)
+			if ($0 ~ /^1\.\.0 # SKIP/) { skipall = $0; sub(/^1\.\.0 # SKIP ?/, "", skipall); if (skipall == "") skipall = "skipped" }
+		}
+		next
+	}
+	/^KTAP version/ { if (n || plan != "") prob = prob "a KTAP version line after the plan; " }
+	END {
+		gsub(/'\''/, "", skipall); gsub(/'\''/, "", prob)
+		printf "plan=%s nres=%d nfail=%d skipall='\''%s'\'' prob='\''%s'\''\n", plan, n, fails, skipall, prob
+	}' "$out.ktap")"
+
+# Splats: the kernel log since boot (all of it: kmsg-log), and kmemleak.
+splat=$(cat "$kmsg" "$out.leaks" 2>/dev/null | grep -E -m 1 -f "$RIG_DIR/splat.ere")
+if [ ! -s "$kmsg" ]; then
+	splat_src="dmesg (no $kmsg: kmsg-log not started at boot)"
+	splat=$( (dmesg; cat "$out.leaks" 2>/dev/null) | grep -E -m 1 -f "$RIG_DIR/splat.ere")
+fi
+
+# The verdict, in scripts/runner.py's order.
+v=pass why=""
+if [ "$rc" = timeout ]; then
+	v=fail why="timed out (run_kselftest.sh: $top)"
+elif [ "$expect_splat" = 1 ] && [ -z "$splat" ]; then
+	v=fail why="expected a kernel splat, the detector saw none"
+elif [ -n "$splat" ] && [ "$expect_splat" != 1 ]; then
+	v=fail why="kernel splat in the kernel log: $splat"
+elif [ -z "$rc" ]; then
+	v=fail why="guest test did not finish (no kselftest result line)"
+elif [ -z "$plan" ]; then
+	v=fail why="guest test printed no KTAP plan (exit $rc)"
+elif [ "$nres" != "$plan" ]; then
+	v=fail why="guest test ran $nres checks, its plan has $plan (exit $rc)"
+elif [ -n "$prob" ]; then
+	v=fail why="guest KTAP: $prob"
+elif [ "$plan" = 0 ] && ! { [ -n "$skipall" ] && [ "$rc" = 4 ]; }; then
+	v=fail why="guest test planned no checks and did not skip (exit $rc)"
+elif [ "$rc" = 4 ]; then
+	v=skip why=${skipall:-$(sed -n 's/^ok [0-9]* .*# SKIP //p' "$out.ktap" | head -n 1)}
+	why=${why:-guest test skipped}
+elif [ "$rc" != 0 ]; then
+	v=fail why="guest test exited $rc"
+elif [ "${nfail:-0}" -gt 0 ]; then
+	v=fail why="guest test reported a failed check but exited 0"
+fi
+want_mmu=$(sed -n 's/.*rig\.mmu=\([^ ]*\).*/\1/p' /proc/cmdline)
+got_mmu=$(sed -n 's/^mmu[^:]*: //p' /proc/cpuinfo | head -n 1)
+if [ -n "$want_mmu" ] && [ "$want_mmu" != "$got_mmu" ]; then
+	v=fail why="guest ran $got_mmu, wanted $want_mmu"
+fi
+if [ "$v" = fail ] && [ -n "$xfail" ]; then
+	v=skip why="known failure: $xfail (this run: $why)"
+fi
+
+# Report: the checks, the kernel log, the verdict.
+awk '/^(ok|not ok) [0-9]+/ {
+	num = ($1 == "ok") ? $2 : $3
+	res = ($1 == "ok") ? "pass" : "fail"
+	if ($0 ~ /# SKIP/) res = "skip"
+	d = $0; sub(/^(not )?ok [0-9]+ /, "", d); sub(/ # SKIP.*/, "", d)
+	d = tolower(d); gsub(/[^a-z0-9]+/, "-", d); sub(/^-/, "", d); d = substr(d, 1, 60); sub(/-$/, "", d)
+	printf "%02d-%s %s\n", num, d, res
+}' "$out.ktap" | while read -r id res; do
+	case_result "$id" "$res"
+done
+if [ "$expect_splat" = 1 ]; then
+	case_result kernel-log "$([ -n "$splat" ] && echo pass || echo fail)"
+else
+	case_result kernel-log "$([ -z "$splat" ] && echo pass || echo fail)"
+fi
+[ -z "$splat" ] || echo "# splat: $splat${splat_src:+ (from $splat_src)}"
+case_result "$t" "$v"
+echo "RIG-VERDICT $t $v ${why:-guest test exited $rc after $nres of $plan planned checks}"
+rm -f "$out" "$out.ktap" "$out.leaks"
+exit 0
