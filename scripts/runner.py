@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Host-side test runner for the riscv64 memory hot(un)plug rig.
 
-Owns QEMU's lifetime, the serial console log, the QMP socket, a virtio-serial
-control port the guest uses to ask for QMP commands, the per-test timeout and
-the verdict. Guest scripts only report (KTAP); the runner decides.
+Owns QEMU's lifetime, the serial console log, its own QMP socket, the
+per-test timeout and the verdict. Guest scripts only report (KTAP); the
+runner decides. Guests that drive QEMU (device_add, qom-set) do it through a
+QMP monitor of their own that QEMU wires to a virtio-serial port
+(guest_qmp_args): the runner takes no part in it.
 
   runner.py run   --profiles default,debug --modes sv39,sv48,sv57 [--tests a,b]
   runner.py shell --profile default --mode sv57 [--mem 2G] [--append ...]
@@ -114,6 +116,24 @@ def parse_size_mib(s):
     return int(m.group(1)) * (1024 if m.group(2) == "G" else 1)
 
 
+def guest_qmp_args(path, abstract=False):
+    """QEMU options that give the guest a QMP monitor of its own, with no
+    process on the host: a monitor on a unix-socket server chardev (PATH),
+    and a virtio-serial port named rig.qmp on a client chardev connected to
+    that server (tests/guest/lib.sh rig_qmp opens the port). A chardev has
+    one frontend, hence two connected to each other. QEMU creates chardevs
+    in command-line order and a client without reconnect= connects while it
+    is created, so the server must come first. ABSTRACT: PATH is a name in
+    the abstract socket namespace (no file; for runs without a directory of
+    their own)."""
+    a = ",abstract=on" if abstract else ""
+    return ["-device", "virtio-serial-pci,id=rigser",
+            "-chardev", f"socket,id=rigqmp,path={path}{a},server=on,wait=off",
+            "-mon", "chardev=rigqmp,mode=control",
+            "-chardev", f"socket,id=rigqmpc,path={path}{a}",
+            "-device", "virtserialport,bus=rigser.0,chardev=rigqmpc,name=rig.qmp"]
+
+
 RAM_BASE = 0x80000000  # start of RAM on QEMU's riscv virt machine
 
 
@@ -200,6 +220,77 @@ def node_dtb(argv, mem_mib, node_mib, out):
 
 # Guests whose QEMU runs: killed, and their directories removed, when the
 # runner itself is interrupted or terminated.
+def qemu_argv(profile, mode, t, bootdir, qmp_path, gqmp_path, interactive=False, lava=False):
+    """The QEMU command line of test t (a suite.toml entry) on profile and
+    paging mode, and the seconds after which no kernel output means an early
+    boot hang. Files of the boot (derived DTBs; {dir} in t's qemu options)
+    go to bootdir. The runner's QMP on the unix socket qmp_path (None: no
+    runner QMP, no console options); the guest's QMP on gqmp_path, a name in
+    the abstract socket namespace when lava is set. lava: the boot a LAVA job
+    makes (scripts/lava.py), whose init gives LAVA's test shell a prompt
+    (rig.lava=1) instead of running the test (rig.tests=)."""
+    kdir = os.path.join(BUILD, f"kernel-{profile}")
+    image = KERNEL or os.path.join(kdir, "arch", "riscv", "boot", "Image")
+    initrd = INITRD or os.path.join(BUILD, f"initramfs-{profile}.cpio.gz")
+    for f in (QEMU, image, initrd, FIRMWARE):
+        if not os.path.exists(f):
+            die(f"missing {f}: run 'make build PROFILE={profile}' first")
+    mem = t.get("memory", "1G")
+    memarg = mem
+    if t.get("maxmem"):
+        memarg += f",slots={t.get('slots', 4)},maxmem={t['maxmem']}"
+    append = ["console=ttyS0", "earlycon=sbi", "panic=-1", "oops=panic" if t.get("oops_panic") else "",
+              f"rig.mmu={mode}", f"rig.mem_mib={parse_size_mib(mem)}",
+              f"rig.profile={profile}", "rig.qmp=1"]
+    if lava:
+        append.append("rig.lava=1")
+    elif interactive:
+        append.append("rig.shell=1")
+    else:
+        append.append(f"rig.tests={t['guest']}")
+    append += shlex.split(t.get("append", ""))
+    append += shlex.split(t.get(f"append_{profile}", ""))
+    if t.get("reduced"):
+        append += shlex.split(t["ci_append"])
+    append += shlex.split(os.environ.get("RIG_APPEND", ""))
+    # The kernel prints nothing before its 8250 console starts
+    # (earlycon=sbi needs SBI v0.1, which the configs leave out). With
+    # debug_pagealloc, setup_vm_final() maps all memory with 4 KiB pages
+    # through the fixmap first: a debug kernel with 2 GiB on Sv48 was
+    # still there after 60 s while two kernel builds ran (measured).
+    early_hang_s = EARLY_HANG_S * (3 if "debug_pagealloc=on" in append else 1)
+    argv = [QEMU, "-M", "virt", "-cpu", MODES[mode],
+            "-smp", str(t.get("smp", 2)), "-m", memarg,
+            "-bios", FIRMWARE, "-kernel", image, "-initrd", initrd,
+            "-append", " ".join(a for a in append if a), "-no-reboot"]
+    if interactive:
+        argv += ["-nographic"]
+    elif qmp_path:
+        argv += ["-display", "none", "-monitor", "none", "-serial", "stdio",
+                 "-qmp", f"unix:{qmp_path},server=on,wait=off"]
+    argv += guest_qmp_args(gqmp_path, abstract=lava)
+    # {dir}: a directory private to this boot (e.g. for memory-backend-file).
+    qemu = shlex.split(t.get("qemu", ""))
+    if lava and any("{dir}" in a for a in qemu):
+        die(f"{t['name']}: a LAVA job has no directory of its own for {{dir}} in its QEMU options")
+    argv += [a.replace("{dir}", bootdir) for a in qemu]
+    if t.get("pmem"):
+        # Persistent memory carved from the top of RAM (tests/suite.toml 'pmem').
+        dtb = os.path.join(bootdir, "virt-pmem.dtb")
+        start, size = pmem_dtb(argv, parse_size_mib(mem), parse_size_mib(t["pmem"]), dtb)
+        argv += ["-dtb", dtb]
+        i = argv.index("-append") + 1
+        argv[i] += f" rig.pmem=0x{start:x},0x{size:x}"
+    elif t.get("hotplug_node"):
+        # A second NUMA node, "hotpluggable" (tests/suite.toml 'hotplug_node').
+        dtb = os.path.join(bootdir, "virt-numa.dtb")
+        start, size = node_dtb(argv, parse_size_mib(mem), parse_size_mib(t["hotplug_node"]), dtb)
+        argv += ["-dtb", dtb]
+        i = argv.index("-append") + 1
+        argv[i] += f" rig.node1=0x{start:x},0x{size:x}"
+    return argv, early_hang_s
+
+
 LIVE = set()
 LIVE_LOCK = threading.RLock()
 STOPPING = False
@@ -243,7 +334,7 @@ def on_signal(signum, frame):
 
 
 class Guest:
-    """One QEMU boot: console capture, QMP, control port, timeout."""
+    """One QEMU boot: console capture, QMP, timeout."""
 
     def __init__(self, profile, mode, test, log_path):
         self.profile, self.mode, self.test = profile, mode, test
@@ -257,7 +348,7 @@ class Guest:
                 self.dir = tempfile.mkdtemp(prefix="rig-")
             DIRS.add(self.dir)
         self.qmp_path = os.path.join(self.dir, "qmp.sock")
-        self.ctl_path = os.path.join(self.dir, "ctl.sock")
+        self.gqmp_path = os.path.join(self.dir, "gqmp.sock")
         self.lines = []
         self.kernel_seen = False
         self.lock = threading.Lock()
@@ -298,63 +389,8 @@ class Guest:
                 self.log("[rig] QEMU did not die within %ds of SIGKILL" % KILL_GRACE)
 
     def argv(self, interactive=False):
-        t = self.test
-        kdir = os.path.join(BUILD, f"kernel-{self.profile}")
-        image = KERNEL or os.path.join(kdir, "arch", "riscv", "boot", "Image")
-        initrd = INITRD or os.path.join(BUILD, f"initramfs-{self.profile}.cpio.gz")
-        for f in (QEMU, image, initrd, FIRMWARE):
-            if not os.path.exists(f):
-                die(f"missing {f}: run 'make build PROFILE={self.profile}' first")
-        mem = t.get("memory", "1G")
-        memarg = mem
-        if t.get("maxmem"):
-            memarg += f",slots={t.get('slots', 4)},maxmem={t['maxmem']}"
-        append = ["console=ttyS0", "earlycon=sbi", "panic=-1", "oops=panic" if t.get("oops_panic") else "",
-                  f"rig.mmu={self.mode}", f"rig.mem_mib={parse_size_mib(mem)}",
-                  f"rig.profile={self.profile}"]
-        if interactive:
-            append.append("rig.shell=1")
-        else:
-            append.append(f"rig.tests={t['guest']}")
-        append += shlex.split(t.get("append", ""))
-        append += shlex.split(t.get(f"append_{self.profile}", ""))
-        if t.get("reduced"):
-            append += shlex.split(t["ci_append"])
-        append += shlex.split(os.environ.get("RIG_APPEND", ""))
-        # The kernel prints nothing before its 8250 console starts
-        # (earlycon=sbi needs SBI v0.1, which the configs leave out). With
-        # debug_pagealloc, setup_vm_final() maps all memory with 4 KiB pages
-        # through the fixmap first: a debug kernel with 2 GiB on Sv48 was
-        # still there after 60 s while two kernel builds ran (measured).
-        self.early_hang_s = EARLY_HANG_S * (3 if "debug_pagealloc=on" in append else 1)
-        argv = [QEMU, "-M", "virt", "-cpu", MODES[self.mode],
-                "-smp", str(t.get("smp", 2)), "-m", memarg,
-                "-bios", FIRMWARE, "-kernel", image, "-initrd", initrd,
-                "-append", " ".join(a for a in append if a), "-no-reboot"]
-        if interactive:
-            argv += ["-nographic"]
-        else:
-            argv += ["-display", "none", "-monitor", "none", "-serial", "stdio",
-                     "-qmp", f"unix:{self.qmp_path},server=on,wait=off",
-                     "-device", "virtio-serial-pci,id=rigser",
-                     "-chardev", f"socket,id=rigctl,path={self.ctl_path},server=on,wait=off",
-                     "-device", "virtserialport,chardev=rigctl,name=rig.ctl"]
-        # {dir}: a directory private to this boot (e.g. for memory-backend-file).
-        argv += [a.replace("{dir}", self.dir) for a in shlex.split(t.get("qemu", ""))]
-        if t.get("pmem"):
-            # Persistent memory carved from the top of RAM (tests/suite.toml 'pmem').
-            dtb = os.path.join(self.dir, "virt-pmem.dtb")
-            start, size = pmem_dtb(argv, parse_size_mib(mem), parse_size_mib(t["pmem"]), dtb)
-            argv += ["-dtb", dtb]
-            i = argv.index("-append") + 1
-            argv[i] += f" rig.pmem=0x{start:x},0x{size:x}"
-        elif t.get("hotplug_node"):
-            # A second NUMA node, "hotpluggable" (tests/suite.toml 'hotplug_node').
-            dtb = os.path.join(self.dir, "virt-numa.dtb")
-            start, size = node_dtb(argv, parse_size_mib(mem), parse_size_mib(t["hotplug_node"]), dtb)
-            argv += ["-dtb", dtb]
-            i = argv.index("-append") + 1
-            argv[i] += f" rig.node1=0x{start:x},0x{size:x}"
+        argv, self.early_hang_s = qemu_argv(self.profile, self.mode, self.test, self.dir,
+                                            self.qmp_path, self.gqmp_path, interactive)
         return argv
 
     # --- QMP -----------------------------------------------------------
@@ -410,37 +446,6 @@ class Guest:
                 return {"error": {"class": "Disconnected", "desc": str(e)}}
         finally:
             self.qmp_lock.release()
-
-    # --- guest control port ---------------------------------------------
-    def ctl_loop(self):
-        while self.proc and self.proc.poll() is None:
-            try:
-                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                s.connect(self.ctl_path)
-                break
-            except (FileNotFoundError, ConnectionRefusedError):
-                time.sleep(0.05)
-        else:
-            return
-        f = s.makefile("rw")
-        for line in f:
-            line = line.strip()
-            if not line:
-                continue
-            verb, _, arg = line.partition(" ")
-            if verb == "qmp":
-                try:
-                    reply = self.qmp_cmd(json.loads(arg))
-                except (ValueError, OSError) as e:
-                    reply = {"error": {"class": "RigError", "desc": str(e)}}
-                self.log(f"[rig.ctl] {arg} -> {json.dumps(reply)}")
-            else:
-                reply = {"error": {"class": "RigError", "desc": f"unknown request {verb}"}}
-            try:
-                f.write(json.dumps(reply) + "\n")
-                f.flush()
-            except OSError:
-                break
 
     # --- console ----------------------------------------------------------
     def log(self, line):
@@ -507,7 +512,6 @@ class Guest:
         status = self.qmp_cmd({"execute": "query-status"},
                               timeout=max(1.0, min(QMP_TIMEOUT, start + timeout - time.time())))
         self.log(f"[qmp] query-status -> {json.dumps(status)}")
-        threading.Thread(target=self.ctl_loop, daemon=True).start()
         timed_out = False
         seen, fatal_at = 0, None
         while self.proc.poll() is None:
@@ -658,11 +662,14 @@ def profiles_modes(profiles, modes):
     return profiles, modes
 
 
-def cmd_run(args):
-    profiles, modes = profiles_modes(args.profiles, args.modes)
+def build_plan(profiles, modes, tests_arg, matrix, jobs):
+    """The runs (profile, mode, test) make check makes for the selection, in
+    the order they start: the suite's tests filtered by their profiles and
+    modes and, with matrix "ci", by the CI matrix rules (below). The LAVA
+    jobs (scripts/lava.py) are made from the same list."""
     tests = load_suite()
-    if args.tests:
-        wanted = [w for w in re.split(r"[ ,]+", args.tests) if w]
+    if tests_arg:
+        wanted = [w for w in re.split(r"[ ,]+", tests_arg) if w]
         unknown = [w for w in wanted if w not in [t["name"] for t in tests]]
         if unknown:
             die(f"unknown test(s) {', '.join(unknown)} (known: {', '.join(t['name'] for t in tests)})")
@@ -673,7 +680,7 @@ def cmd_run(args):
             for i, t in enumerate(tests):
                 if p not in t.get("profiles", [p]) or m not in t.get("modes", [m]):
                     continue
-                if args.matrix == "ci":
+                if matrix == "ci":
                     # CI matrix: the first profile runs every test on its
                     # ci_modes (a list, or a number of modes taken in turn from
                     # test to test). The others run only the tests that name
@@ -705,10 +712,17 @@ def cmd_run(args):
             f"(a test's 'profiles' and 'modes' in tests/suite.toml limit where it runs)")
     # Guests with more vCPUs first (each runs alone on a 2-CPU host), then
     # the longest first, so that the guests side by side finish together.
-    def cost(p, t):
-        return t.get(f"cost_{p}", t.get("cost", 10))
+    plan.sort(key=lambda x: (-min(int(x[2].get("smp", 2)), jobs), -cost(x[0], x[2])))
+    return plan
 
-    plan.sort(key=lambda x: (-min(int(x[2].get("smp", 2)), args.jobs), -cost(x[0], x[2])))
+
+def cost(p, t):
+    return t.get(f"cost_{p}", t.get("cost", 10))
+
+
+def cmd_run(args):
+    profiles, modes = profiles_modes(args.profiles, args.modes)
+    plan = build_plan(profiles, modes, args.tests, args.matrix, args.jobs)
     if args.list:
         # The runs, longest first, and their expected guest time.
         cpu_s = 0

@@ -3,13 +3,13 @@
 # bound and unbound rig.cycles times: boot RAM does not pay for the memmap
 # (compared with "ram", where it does), and nothing leaks: MemFree, the
 # kernel's vmemmap page tables and /proc/iomem come back.
-. /rig/lib.sh
+. "$(dirname "$0")/lib.sh"
 ktap_plan 6
-nd=/rig/tests/nd.sh
+nd=$RIG_DIR/nd.sh
 require_pmem "altmap"
 cycles=$(rig_param cycles)
 cycles=${cycles:-20}
-pmem_mib=$(( $(echo "$(rig_param pmem)" | cut -d, -f2) / 1048576 ))
+pmem_mib=$(($(cat /sys/bus/nd/devices/region0/size) / 1048576))
 # Boot RAM (MemFree) an fsdax device of LOC costs while it is bound, against
 # the namespace unbound: bound raw, the namespace is memremap()ed, which
 # under KASAN_VMALLOC costs a shadow of 1/8 of it (128 MiB for 1 GiB) that

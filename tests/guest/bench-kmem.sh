@@ -16,9 +16,9 @@
 # the ftrace function profiler times the functions below during each step;
 # "KMEMFN CYCLE STEP FUNCTION HITS US" per function called, time including
 # what it calls (graph-time).
-. /rig/lib.sh
+. "$(dirname "$0")/lib.sh"
 ktap_plan 4
-nd=/rig/tests/nd.sh
+nd=$RIG_DIR/nd.sh
 require_pmem "bench-kmem"
 cycles=$(rig_param cycles)
 cycles=${cycles:-10}

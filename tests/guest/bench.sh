@@ -3,7 +3,7 @@
 # RAM consumed per hot-added GiB, linear-map leaf sizes, page tables left after
 # removal, and the page tables at boot.
 # Prints "BENCH key value" lines; the host runner turns them into a table.
-. /rig/lib.sh
+. "$(dirname "$0")/lib.sh"
 # PageTables first, with builtins only: no process but init and this shell
 # (and what is still exiting: the smallest of three readings a second apart),
 # each after folding the per-CPU counter deltas (stat_refresh).
@@ -49,7 +49,7 @@ EOF
 	echo "$_big $_small"
 }
 
-[ -d /sys/kernel/debug/rig_peek ] || insmod /rig/kmod/rig_peek.ko
+[ -d /sys/kernel/debug/rig_peek ] || insmod "$RIG_DIR/kmod/rig_peek.ko"
 top0=$(kernel_top_pages)
 bench pt_top_boot "$top0"
 kpgd_save /tmp/kpgd.boot

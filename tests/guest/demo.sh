@@ -2,9 +2,9 @@
 # make demo: the host resizes a running riscv64 guest with virtio-mem. The
 # guest boots with 512 MiB and a PCIe root port (rp1) and a 2 GiB memory
 # backend (vmem0) on the QEMU command line; every step below prints the QMP
-# command it sends (through the rig's control port), so it can be repeated
-# on QEMU's monitor (-qmp) by hand.
-. /rig/lib.sh
+# command it sends (on the guest's own QMP monitor, the rig.qmp port), so it
+# can be repeated on any QMP monitor of QEMU's by hand.
+. "$(dirname "$0")/lib.sh"
 GiB=1073741824
 
 blocks() {

@@ -4,15 +4,28 @@
 # (gup_test), and keeps its data across munmap/mmap. Both memmap locations:
 # in the device (vmem_altmap) and in RAM, where 6.1 shares the tail struct
 # pages of each 2 MiB compound page (vmemmap_can_optimize()).
-. /rig/lib.sh
+. "$(dirname "$0")/lib.sh"
 ktap_plan 21
 kpgd_save /tmp/kpgd0
-nd=/rig/tests/nd.sh
+nd=$RIG_DIR/nd.sh
 require_pmem "devdax"
-[ -d /sys/kernel/debug/rig_peek ] || insmod /rig/kmod/rig_peek.ko
+[ -d /sys/kernel/debug/rig_peek ] || insmod "$RIG_DIR/kmod/rig_peek.ko"
 # A 2 MiB loop device on tmpfs: the source of the O_DIRECT reads.
 dd if=/dev/urandom of=/tmp/src bs=1M count=2 2>/dev/null
 losetup /dev/loop0 /tmp/src
+# O_DIRECT source: the virtio-blk disk of suite.toml (QEMU null-co, zeros;
+# serial rig-null), found by its serial (a LAVA job adds a disk of its
+# own); on another machine, the first other disk (only read).
+odsrc=""
+for d in /sys/block/*; do
+	case ${d##*/} in loop* | ram* | pmem* | zram*) continue ;; esac
+	if [ "$(cat "$d/serial" 2>/dev/null)" = rig-null ]; then
+		odsrc=/dev/${d##*/}
+		break
+	fi
+	[ -n "$odsrc" ] || odsrc=/dev/${d##*/}
+done
+diag "O_DIRECT source: ${odsrc:-none}"
 MIB=64
 for loc in pmem ram; do
 	if ! dax=$($nd devdax 2097152 "$loc"); then
@@ -20,8 +33,7 @@ for loc in pmem ram; do
 		continue
 	fi
 	ok "$loc: devdax device $dax created"
-	# O_DIRECT source: the virtio-blk disk of suite.toml (QEMU null-co, zeros).
-	out=$(daxmap /dev/$dax $MIB /dev/vda)
+	out=$(daxmap /dev/$dax $MIB $odsrc)
 	echo "$out" | sed "s/^/# $loc: /"
 	v() { echo "$out" | sed -n "s/^$1 //p"; }
 	check_eq "$loc: mapping 2 MiB aligned" "$(v aligned)" 1
@@ -34,7 +46,7 @@ for loc in pmem ram; do
 	# GUP fast, pin fast and longterm pin on the device pages.
 	r=""
 	for opt in -u -a -L; do
-		/kselftest/vm/gup_test -f /dev/$dax -S -m 32 -r 2 $opt >/tmp/gup.out 2>&1 || r="$r $opt"
+		$KSFT_DIR/vm/gup_test -f /dev/$dax -S -m 32 -r 2 $opt >/tmp/gup.out 2>&1 || r="$r $opt"
 	done
 	[ -z "$r" ] || sed 's/^/# /' /tmp/gup.out
 	check_eq "$loc: gup_test -u -a -L on the device" "${r:-none failed}" "none failed"

@@ -2,10 +2,10 @@
 # Bad input to the nd pfn/dax and dax sysfs files, binding the same range
 # twice, and unbinding dax/kmem while its memory is online and in use:
 # clear errors, no splat, nothing lost.
-. /rig/lib.sh
+. "$(dirname "$0")/lib.sh"
 ktap_plan 13
 kpgd_save /tmp/kpgd0
-nd=/rig/tests/nd.sh
+nd=$RIG_DIR/nd.sh
 ND=/sys/bus/nd
 require_pmem "devmem-bad-input"
 # expect DESC ERRNO FILE VALUE: the write fails with ERRNO (sysfs-write).

@@ -2,12 +2,12 @@
 # fsdax: ext2 mounted with -o dax on /dev/pmem (a pfn device, memmap in the
 # device): data written, synced and remounted reads back, and a file's
 # mmap is a DAX mapping (devmap PTEs straight to the device, no page cache).
-. /rig/lib.sh
+. "$(dirname "$0")/lib.sh"
 ktap_plan 10
 kpgd_save /tmp/kpgd0
-nd=/rig/tests/nd.sh
+nd=$RIG_DIR/nd.sh
 require_pmem "fsdax"
-[ -d /sys/kernel/debug/rig_peek ] || insmod /rig/kmod/rig_peek.ko
+[ -d /sys/kernel/debug/rig_peek ] || insmod "$RIG_DIR/kmod/rig_peek.ko"
 if ! blk=$($nd fsdax pmem 2097152); then
 	not_ok "fsdax namespace"
 	skip_all "no fsdax namespace"

@@ -4,12 +4,13 @@
 # (two 256 MiB ranges of the RAM hidden with mem=); the device-private ranges
 # have their struct pages inside the vmemmap on this paging mode; and
 # 'rmmod test_hmm' + reload x10 (rig.cycles) leaks no PageTables or MemFree.
-. /rig/lib.sh
+. "$(dirname "$0")/lib.sh"
 ktap_plan 7
 kpgd_save /tmp/kpgd0
 if ! modinfo test_hmm >/dev/null 2>&1; then
 	skip_all "no test_hmm module (CONFIG_TEST_HMM)"
 fi
+require_hidden_ram hmm 512
 set -- $(hidden_blocks)
 spm0=$1
 spm1=$(($1 + 268435456))
@@ -24,7 +25,7 @@ check "modprobe test_hmm (device coherent at $(hex $spm0) and $(hex $spm1))" loa
 thp=/sys/kernel/mm/transparent_hugepage/enabled
 echo madvise >$thp
 echo 16 >/proc/sys/vm/nr_hugepages
-/kselftest/vm/hmm-tests >/tmp/hmm.out 2>&1
+$KSFT_DIR/vm/hmm-tests >/tmp/hmm.out 2>&1
 rc=$?
 echo 0 >/proc/sys/vm/nr_hugepages
 # The output of failed and skipped tests, and the totals.
@@ -33,7 +34,7 @@ awk '/^#  RUN/ { n = 0 } { buf[n++] = $0 } /^not ok|# SKIP/ { for (i = 0; i < n;
 check_eq "hmm-tests exit status" $rc 0
 check_eq "no hmm-tests skipped (coherent variants ran)" "$(sed -n 's/^# Totals: .* skip:\([0-9]*\).*/\1/p' /tmp/hmm.out)" 0
 # Where the device-private chunks went, against what the vmemmap can hold.
-case $(rig_param mmu) in
+case $(paging_mode) in
 sv39) va_bits=39 ;; sv48) va_bits=48 ;; *) va_bits=57 ;;
 esac
 limit=$((0x80000000 + (1 << (va_bits - 1))))

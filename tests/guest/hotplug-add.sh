@@ -10,8 +10,9 @@
 # ZONE_NORMAL memory it may refuse to offline it, which is what ZONE_NORMAL
 # means, not a bug. Using hot-added kernel memory under load is the job of
 # hotplug-kasan.
-. /rig/lib.sh
+. "$(dirname "$0")/lib.sh"
 require_probe
+require_hidden_ram hotplug-add
 
 bs=$(block_bytes)
 blocks=$(hidden_blocks)

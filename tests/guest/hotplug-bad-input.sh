@@ -1,8 +1,9 @@
 #!/bin/sh
 # Bad input to probe/unprobe and offline of busy memory: each write fails with
 # the expected errno, nothing splats, MemTotal and the blocks stay unchanged.
-. /rig/lib.sh
+. "$(dirname "$0")/lib.sh"
 require_probe
+require_hidden_ram hotplug-bad-input
 ktap_plan 13
 
 bs=$(block_bytes)
@@ -17,7 +18,7 @@ expect_err "probe past the mappable range" E2BIG $MEMSYS/probe 0x7ff000000000000
 # The edge of the mappable range on this paging mode: the linear map starts at
 # the kernel's load address (0x80200000 on virt) and spans KERN_VIRT_SIZE less
 # 4 GiB (Documentation/riscv/vm-layout.rst); the vmemmap covers more.
-case $(rig_param mmu) in
+case $(paging_mode) in
 sv39) lm=$((124 << 30)) ;;
 sv48) lm=$(((64 << 40) - (4 << 30))) ;;
 sv57) lm=$(((32 << 50) - (4 << 30))) ;;

@@ -3,8 +3,9 @@
 # default 100): no cycle may fail and nothing may drift (MemTotal, the kernel's
 # page tables, /proc/iomem, the memory blocks), checked every 10 cycles; and
 # PageTables of /proc/meminfo and MemFree back where they were at the end.
-. /rig/lib.sh
+. "$(dirname "$0")/lib.sh"
 require_probe
+require_hidden_ram hotplug-cycles
 cycles=$(rig_param cycles || echo 100)
 ktap_plan 4
 set -- $(hidden_blocks)

@@ -3,8 +3,9 @@
 # (boot RAM is pinned by a user program first, so the allocations have to come
 # from the new blocks), then everything is freed and the blocks removed. The
 # runner fails the run on any KASAN report.
-. /rig/lib.sh
+. "$(dirname "$0")/lib.sh"
 require_probe
+require_hidden_ram hotplug-kasan
 ktap_plan 6
 check "kernel built with KASAN" sh -c "zcat /proc/config.gz | grep -qx CONFIG_KASAN=y"
 # Only blocks more than 8 GiB above boot memory: the shadow of the first

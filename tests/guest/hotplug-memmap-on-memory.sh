@@ -1,8 +1,9 @@
 #!/bin/sh
 # memory_hotplug.memmap_on_memory=1: the memmap of a probed block lives in
 # the block itself, so adding it costs (almost) no boot RAM; it removes cleanly.
-. /rig/lib.sh
+. "$(dirname "$0")/lib.sh"
 require_probe
+require_hidden_ram hotplug-memmap-on-memory
 ktap_plan 5
 param=/sys/module/memory_hotplug/parameters/memmap_on_memory
 check_eq "memmap_on_memory enabled" "$(cat $param 2>/dev/null)" Y

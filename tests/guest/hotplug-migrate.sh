@@ -2,8 +2,9 @@
 # Data survives migration: fill a movable hot-added block from userspace,
 # offline it underneath the running program (its pages migrate), then the
 # program verifies every byte.
-. /rig/lib.sh
+. "$(dirname "$0")/lib.sh"
 require_probe
+require_hidden_ram hotplug-migrate
 ktap_plan 5
 set -- $(hidden_blocks)
 a=$1

@@ -2,10 +2,11 @@
 # Security: the linear map of hot-added memory is RW and never executable;
 # after removal the range is gone from the kernel page tables and a read of
 # its old linear-map address fails cleanly (copy_from_kernel_nofault).
-. /rig/lib.sh
+. "$(dirname "$0")/lib.sh"
 require_probe
+require_hidden_ram hotplug-ptdump
 ktap_plan 6
-[ -d /sys/kernel/debug/rig_peek ] || insmod /rig/kmod/rig_peek.ko
+[ -d /sys/kernel/debug/rig_peek ] || insmod "$RIG_DIR/kmod/rig_peek.ko"
 set -- $(hidden_blocks)
 a=$1
 b=$(block_of $a)

@@ -3,8 +3,9 @@
 # (ptdump), churn vmalloc (test_vmalloc) and take CPUs offline and online.
 # No splat (the runner checks), no hang (the runner's timeout), page tables
 # and memory back to baseline.
-. /rig/lib.sh
+. "$(dirname "$0")/lib.sh"
 require_probe
+require_hidden_ram hotplug-stress
 cycles=$(rig_param cycles || echo 20)
 ktap_plan 4
 set -- $(hidden_blocks)

@@ -3,7 +3,7 @@
 # hugetlb pages frees 7 of the 8 vmemmap pages of each (28 KiB per page,
 # visible in MemFree against the same allocation with the optimisation off),
 # freeing them restores the vmemmap and MemFree, and hugetlb data is intact.
-. /rig/lib.sh
+. "$(dirname "$0")/lib.sh"
 ktap_plan 8
 kpgd_save /tmp/kpgd0
 N=${N:-64}
@@ -26,7 +26,7 @@ settle
 free0=$(free_kb)
 on=$(used)
 # Hugetlb data with the vmemmap optimised: map_hugetlb writes and checks.
-check "map_hugetlb data intact on optimised pages" /kselftest/vm/map_hugetlb $N
+check "map_hugetlb data intact on optimised pages" $KSFT_DIR/vm/map_hugetlb $N
 echo 0 >$hp
 settle
 back=$(( free0 - $(free_kb) ))
@@ -48,7 +48,7 @@ while [ $i -lt 10 ]; do
 done
 check_eq "10 allocate/free cycles" $i 10
 echo $N >$hp
-check "map_hugetlb after the cycles" /kselftest/vm/map_hugetlb $N
+check "map_hugetlb after the cycles" $KSFT_DIR/vm/map_hugetlb $N
 echo 0 >$hp
 settle
 back=$(( free0 - $(free_kb) ))

@@ -6,9 +6,9 @@
 # each block lives at the start of the block (in the device), not in boot RAM,
 # when the dax device asks for it (its memmap_on_memory attribute, 0 by
 # default, which cannot change while kmem holds the device).
-. /rig/lib.sh
+. "$(dirname "$0")/lib.sh"
 ktap_plan 13
-nd=/rig/tests/nd.sh
+nd=$RIG_DIR/nd.sh
 require_pmem "kmem"
 cycles=$(rig_param cycles)
 cycles=${cycles:-20}

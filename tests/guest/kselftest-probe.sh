@@ -1,9 +1,9 @@
 #!/bin/sh
 # The series' kselftest memory-hotplug/probe-test.sh: probes, onlines,
 # offlines and unprobes the RAM hidden by mem=, plus its error cases.
-. /rig/lib.sh
+. "$(dirname "$0")/lib.sh"
 ktap_plan 1
-t=/kselftest/memory-hotplug/probe-test.sh
+t=$KSFT_DIR/memory-hotplug/probe-test.sh
 if [ ! -f $t ]; then
 	skip_all "not in this kernel tree (the series is not applied)"
 fi

@@ -3,7 +3,24 @@
 # and a plan, one 'ok N desc' / 'not ok N desc' per check, '# SKIP reason'
 # for checks that cannot run; exit 0 pass, 1 fail, 4 skip. The number of
 # results must equal the plan: ktap_exit fails a test that ran short or long.
+#
+# The tests are a kselftest collection (memory-hotplug-rig, beside the
+# kernel's own under the kselftest install: run_kselftest.sh runs them, and
+# the rig's init runs them directly): RIG_DIR is the collection, whatever
+# the current directory, and KSFT_DIR the install (vm/, memory-hotplug/).
 KSFT_PASS=0 KSFT_FAIL=1 KSFT_SKIP=4
+RIG_DIR=$(cd "$(dirname "$0")" && pwd -P)
+KSFT_DIR=${RIG_DIR%/*}
+case :$PATH: in
+*":$RIG_DIR/bin:"*) ;;
+*) PATH=$RIG_DIR/bin:$PATH ;;
+esac
+# A rootfs other than the rig's initramfs may lack these mounts.
+grep -q '^[^ ]* /sys/kernel/debug debugfs ' /proc/mounts ||
+	mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+# Scratch files go to /tmp (run_kselftest.sh starts a test in its
+# collection's directory).
+cd /tmp || exit 1
 _n=0 _fail=0 _pass=0 _skip=0 _plan=""
 _test=${0##*/}
 _test=${_test%.sh}
@@ -143,19 +160,90 @@ meminfo_brief() {
 		sub(":", "", $1); printf "%s:%s ", $1, $2 } END { print "" }' /proc/meminfo
 }
 
-# rig_qmp JSON: run a QMP command on the host (through the runner's virtio-serial
-# control port) and print its JSON reply on one line.
-rig_qmp() {
-	_port=""
+# ---- QMP from the guest ------------------------------------------------------
+# QEMU gives the guest a QMP monitor of its own on the virtio-serial port
+# rig.qmp (scripts/runner.py guest_qmp_args: a monitor on a socket chardev
+# connected to the port's chardev), so tests drive QEMU with nothing on the
+# host but QEMU's command line; the same options run the tests in a LAVA job
+# or by hand. The monitor lives as long as QEMU, whoever has the port open:
+# its capabilities are negotiated once per boot (/tmp/.rig-qmp.ready). The
+# port has one opener at a time; a lock serialises callers. QMP commands that
+# name host files (memory-backend-file, ...) have no place in a guest test.
+RIG_QMP_TIMEOUT=${RIG_QMP_TIMEOUT:-30}
+
+# qmp_port: the device node of the rig.qmp port; 1 when QEMU has none.
+qmp_port() {
 	for _p in /sys/class/virtio-ports/*; do
-		[ "$(cat "$_p/name" 2>/dev/null)" = rig.ctl ] && _port=/dev/${_p##*/}
+		[ "$(cat "$_p/name" 2>/dev/null)" = rig.qmp ] && { echo "/dev/${_p##*/}"; return 0; }
 	done
-	[ -n "$_port" ] || { echo '{"error": "no rig.ctl port"}'; return 1; }
-	exec 9<>"$_port"
-	echo "qmp $1" >&9
-	read -r _reply <&9
-	exec 9<&-
-	echo "$_reply"
+	return 1
+}
+
+# require_qmp NAME: the test drives QEMU. Without a rig.qmp port (real
+# hardware, or QEMU started without the options) the test is skipped; but
+# when the command line says QEMU has one (rig.qmp=1, which the runner and
+# the LAVA jobs set), a missing port fails one check first, as require_pmem.
+require_qmp() {
+	qmp_port >/dev/null && return 0
+	if [ "$(rig_param qmp)" = 1 ]; then
+		not_ok "$1: rig.qmp virtio-serial port present (rig.qmp=1)"
+	fi
+	skip_all "no rig.qmp virtio-serial port (not QEMU, or QEMU without a guest QMP monitor)"
+}
+
+# _qmp_xchg JSON: send JSON on fd 9 (the open port) with an id of its own
+# and print the reply that carries that id, without it. The greeting, events
+# (kept in /tmp/rig-qmp-events.log) and late replies to earlier requests
+# that timed out are skipped. A request QEMU cannot parse gets an error
+# without an id: that is its reply.
+_qmp_xchg() {
+	_qseq=$(( $(cat /tmp/.rig-qmp.seq 2>/dev/null || echo 0) + 1 ))
+	echo $_qseq >/tmp/.rig-qmp.seq
+	_qid=rig-qmp-$_qseq
+	case $1 in
+	'{'*) printf '{"id": "%s", %s\n' "$_qid" "${1#\{}" >&9 ;;
+	*) printf '%s\n' "$1" >&9 ;;
+	esac
+	while :; do
+		if ! IFS= read -r -t "$RIG_QMP_TIMEOUT" _ql <&9; then
+			echo "{\"error\": {\"class\": \"RigTimeout\", \"desc\": \"no QMP reply in ${RIG_QMP_TIMEOUT}s\"}}"
+			return 1
+		fi
+		_ql=${_ql%"$(printf '\r')"}
+		case $_ql in
+		*"\"id\": \"$_qid\""*)
+			echo "$_ql" | sed "s/, \"id\": \"$_qid\"//; s/\"id\": \"$_qid\", //"
+			return 0 ;;
+		*'"id": '*) ;;
+		'{"QMP": '*) ;;
+		*'"event": '*) echo "$_ql" >>/tmp/rig-qmp-events.log ;;
+		'{"error": '*) echo "$_ql"; return 0 ;;
+		esac
+	done
+}
+
+# rig_qmp JSON: run a QMP command in QEMU and print its JSON reply on one
+# line (as QEMU writes it: the separators of Python's json.dumps). Errors of
+# the rig's own (no port, no reply in RIG_QMP_TIMEOUT seconds) come as a
+# QMP error of class RigError or RigTimeout, with status 1.
+rig_qmp() {
+	(
+		# A holder waits at most RIG_QMP_TIMEOUT seconds per line read.
+		flock 8 || exit 1
+		if ! _qp=$(qmp_port); then
+			echo '{"error": {"class": "RigError", "desc": "no rig.qmp virtio-serial port"}}'
+			exit 1
+		fi
+		exec 9<>"$_qp" || exit 1
+		if [ ! -e /tmp/.rig-qmp.ready ]; then
+			_qr=$(_qmp_xchg '{"execute": "qmp_capabilities"}')
+			case $_qr in
+			'{"return": {}}' | *'negotiation is already complete'*) : >/tmp/.rig-qmp.ready ;;
+			*) echo "$_qr"; exit 1 ;;
+			esac
+		fi
+		_qmp_xchg "$1"
+	) 8>>/tmp/.rig-qmp.lock
 }
 
 # ---- memory hotplug helpers ---------------------------------------------
@@ -165,18 +253,76 @@ block_bytes() {
 	echo $((0x$(cat $MEMSYS/block_size_bytes)))
 }
 
-# Physical addresses (decimal) of the blocks QEMU has as RAM that the kernel
-# did not get at boot (hidden with mem=): from the first block boundary after
-# the last boot "System RAM" up to the end of QEMU's RAM (rig.mem_mib).
+# paging_mode: the MMU mode the kernel runs in (sv39, sv48 or sv57).
+paging_mode() {
+	sed -n 's/^mmu[^:]*: //p' /proc/cpuinfo | head -n 1
+}
+
+# dt_cells FILE: the 32-bit cells of a devicetree property, in hex, one a line.
+dt_cells() {
+	hexdump -v -e '1/1 "%02x"' "$1" | fold -w 8
+	echo
+}
+
+# ram_end: where the machine's RAM ends (exclusive), whatever mem= hid: on
+# the rig's QEMU, from rig.mem_mib (RAM starts at 0x80000000 on virt);
+# elsewhere the highest end among the devicetree's memory nodes.
+ram_end() {
+	if _m=$(rig_param mem_mib); then
+		echo $((0x80000000 + _m * 1048576))
+		return
+	fi
+	_ac=$((0x$(dt_cells /proc/device-tree/#address-cells))) _sc=$((0x$(dt_cells /proc/device-tree/#size-cells)))
+	_max=0
+	for _r in /proc/device-tree/memory@*/reg; do
+		[ -f "$_r" ] || continue
+		set -- $(dt_cells "$_r")
+		while [ $# -ge $((_ac + _sc)) ]; do
+			_ra=0 _rs=0 _i=0
+			while [ $_i -lt $_ac ]; do _ra=$(((_ra << 32) | 0x$1)); shift; _i=$((_i + 1)); done
+			_i=0
+			while [ $_i -lt $_sc ]; do _rs=$(((_rs << 32) | 0x$1)); shift; _i=$((_i + 1)); done
+			[ $((_ra + _rs)) -gt $_max ] && _max=$((_ra + _rs))
+		done
+	done
+	echo $_max
+}
+
+# Physical addresses (decimal) of the blocks the machine has as RAM that the
+# kernel did not get at boot (hidden with mem=): from the first block
+# boundary after the last boot "System RAM" up to the end of RAM (ram_end).
 hidden_blocks() {
 	_bs=$(block_bytes)
 	_end=$(sed -n 's/^[0-9a-f]*-\([0-9a-f]*\) : System RAM$/\1/p' /proc/iomem | tail -n 1)
 	_a=$(( (0x$_end + _bs) / _bs * _bs ))
-	_ram_end=$((0x80000000 + $(rig_param mem_mib) * 1024 * 1024))
+	_ram_end=$(ram_end)
 	while [ $_a -lt $_ram_end ]; do
 		echo $_a
 		_a=$((_a + _bs))
 	done
+}
+
+# require_hidden_ram NAME [MIB]: the test hot-adds RAM the kernel was booted
+# without (mem=): at least MIB MiB of it (default one block). Without that
+# it is skipped, unless the command line promised it (mem= and rig.mem_mib,
+# as the rig boots it): then it fails one check.
+require_hidden_ram() {
+	_want=${2:-$(($(block_bytes) >> 20))}
+	[ $(($(hidden_blocks | wc -l) * $(block_bytes) >> 20)) -ge "$_want" ] && return 0
+	if rig_param mem_mib >/dev/null && grep -q '\(^\| \)mem=' /proc/cmdline; then
+		[ -n "$_plan" ] || ktap_plan 1
+		not_ok "$1: $_want MiB of RAM hidden with mem= (rig.mem_mib=$(rig_param mem_mib))"
+		skip_all "not enough hidden RAM"
+	fi
+	skip_all "needs $_want MiB of RAM hidden from the kernel at boot (boot with mem= below the RAM size)"
+}
+
+# require_node1 NAME: the test needs the hotpluggable second NUMA node the
+# rig describes in rig.node1=START,SIZE (suite.toml 'hotplug_node'); skipped
+# without it.
+require_node1() {
+	rig_param node1 >/dev/null ||
+		skip_all "needs a hotpluggable second NUMA node, given as rig.node1=START,SIZE"
 }
 
 # Like hidden_blocks, but from a saved boot snapshot rather than /proc/iomem
@@ -236,7 +382,7 @@ state_of() {
 # recorded separately (pagetables_kb) and compared where the test controls
 # userspace.
 snapshot() {
-	[ -d /sys/kernel/debug/rig_peek ] || insmod /rig/kmod/rig_peek.ko
+	[ -d /sys/kernel/debug/rig_peek ] || insmod "$RIG_DIR/kmod/rig_peek.ko"
 	{
 		echo "MemTotal $(meminfo_kb MemTotal)"
 		cat /sys/kernel/debug/rig_peek/ptpages
@@ -250,7 +396,7 @@ snapshot() {
 
 # peek_select PHYS: point rig_peek at PHYS's linear-map address.
 peek_select() {
-	[ -d /sys/kernel/debug/rig_peek ] || insmod /rig/kmod/rig_peek.ko
+	[ -d /sys/kernel/debug/rig_peek ] || insmod "$RIG_DIR/kmod/rig_peek.ko"
 	echo "$(hex $1)" >/sys/kernel/debug/rig_peek/phys
 }
 
@@ -307,12 +453,12 @@ require_probe() {
 # The tables right below the PGD ("REGION-top" lines), which hot-add may
 # allocate and nothing frees, are not counted: kernel_top_pages counts them.
 kernel_pt_pages() {
-	[ -d /sys/kernel/debug/rig_peek ] || insmod /rig/kmod/rig_peek.ko
+	[ -d /sys/kernel/debug/rig_peek ] || insmod "$RIG_DIR/kmod/rig_peek.ko"
 	awk '$1 !~ /-top$/ { n += $3 + $5 + $7 + $9 } END { print n }' /sys/kernel/debug/rig_peek/ptpages
 }
 
 kernel_top_pages() {
-	[ -d /sys/kernel/debug/rig_peek ] || insmod /rig/kmod/rig_peek.ko
+	[ -d /sys/kernel/debug/rig_peek ] || insmod "$RIG_DIR/kmod/rig_peek.ko"
 	awk '$1 ~ /-top$/ { n += $2 } END { print n }' /sys/kernel/debug/rig_peek/ptpages
 }
 
@@ -375,7 +521,7 @@ snapshot_same() {
 # vmemmap and the KASAN shadow (rig_peek kpgd; a fresh process reads them,
 # so they are swapper_pg_dir's), and any entry PID 1's copy has stale.
 kpgd_save() {
-	[ -d /sys/kernel/debug/rig_peek ] || insmod /rig/kmod/rig_peek.ko
+	[ -d /sys/kernel/debug/rig_peek ] || insmod "$RIG_DIR/kmod/rig_peek.ko"
 	cat /sys/kernel/debug/rig_peek/kpgd >"$1"
 }
 

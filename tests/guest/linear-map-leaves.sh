@@ -11,11 +11,11 @@
 # GiB, and binding again maps it the same way. With KFENCE (debug profile)
 # the pool, allocated at the top of boot RAM, is mapped with base pages (each
 # object page is protected on its own), and its GiB no longer with a PUD leaf.
-. /rig/lib.sh
+. "$(dirname "$0")/lib.sh"
 ktap_plan 6
-nd=/rig/tests/nd.sh
+nd=$RIG_DIR/nd.sh
 require_pmem "linear-map-leaves"
-case "$(rig_param mmu) $(cat /proc/cmdline)" in
+case "$(paging_mode) $(cat /proc/cmdline)" in
 *debug_pagealloc=on*) big=pte kern=pte ;;
 sv39*) big=pmd kern=pmd ;;
 *) big=pud kern=pmd ;;

@@ -3,8 +3,9 @@
 # kernel's early allocations may now land in node 1, and removing the blocks
 # that hold them must be refused cleanly (EBUSY), as must removing the kernel
 # image's block, with MemTotal, /proc/iomem and the blocks unchanged.
-. /rig/lib.sh
+. "$(dirname "$0")/lib.sh"
 require_probe
+require_node1 movable-node-refuse
 ktap_plan 8
 
 n1=$(rig_param node1)

@@ -5,8 +5,9 @@
 # must refuse to go; every block of node 1 is offlined and removed while
 # memtouch holds data (some of it on node 1, which has to migrate), then added
 # back with probe onto node 1, used, and removed once more.
-. /rig/lib.sh
+. "$(dirname "$0")/lib.sh"
 require_probe
+require_node1 movable-node
 # Kernels with kmemleak get one more check: a scan after the removal.
 kml=0
 [ -w /sys/kernel/debug/kmemleak ] && kml=1
@@ -51,7 +52,7 @@ check "memblock=debug: reservations on node 0, none on node 1" [ "$1" -gt 0 -a "
 # its first block goes offline, the PUD leaf is split into PMD leaves (unprobe
 # then removes the block without splitting anything), so the other blocks are
 # then mapped with PMD leaves on every mode.
-case "$(rig_param mmu) $(cat /proc/cmdline)" in
+case "$(paging_mode) $(cat /proc/cmdline)" in
 *debug_pagealloc=on*) leaf=pte split=pte ;;
 sv39*) leaf=pmd split=pmd ;;
 *) leaf=pud split=pmd ;;

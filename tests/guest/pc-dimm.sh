@@ -6,11 +6,12 @@
 # onlines it and fills it; device_del is refused with a message pointing to
 # virtio-mem; the guest takes it out again itself. Bad DIMMs are refused:
 # size not a multiple of 128 MiB, no free slot.
-. /rig/lib.sh
+. "$(dirname "$0")/lib.sh"
 MiB=1048576
 ktap_plan 14
 kpgd_save /tmp/kpgd0
 require_probe
+require_qmp pc-dimm
 
 
 # in_ram ADDR SIZE: /proc/iomem shows [ADDR, ADDR+SIZE) as System RAM.

@@ -2,9 +2,10 @@
 # Bad input over QMP: each request must fail with a clear QMP error, and the
 # guest must keep running with its memory unchanged. vm0 is a cold-plugged
 # 1 GiB virtio-mem device (-m 512M,slots=4,maxmem=4G); rp1 a PCIe root port.
-. /rig/lib.sh
+. "$(dirname "$0")/lib.sh"
 MiB=1048576
 ktap_plan 14
+require_qmp virtio-mem-bad-input
 
 
 total0=$(meminfo_kb MemTotal)

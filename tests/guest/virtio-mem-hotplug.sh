@@ -4,7 +4,7 @@
 # the guest's driver binds it; grow to 1 GiB, fill and hold data, shrink to
 # 0, check the data; device_del is refused while memory is plugged and
 # succeeds at size 0: the device and its memory are gone on both sides.
-. /rig/lib.sh
+. "$(dirname "$0")/lib.sh"
 MiB=1048576
 dev=vm1
 ktap_plan 14
@@ -12,6 +12,7 @@ kpgd_save /tmp/kpgd0
 if [ ! -d /sys/bus/virtio/drivers/virtio_mem ]; then
 	skip_all "no virtio_mem driver in this kernel"
 fi
+require_qmp virtio-mem-hotplug
 total0=$(meminfo_kb MemTotal)
 nvirtio() { ls /sys/bus/virtio/drivers/virtio_mem | grep -c '^virtio'; }
 n0=$(nvirtio)

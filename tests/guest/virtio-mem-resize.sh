@@ -9,7 +9,7 @@
 # byte for byte. At MAX most of the memory is pattern-filled and verified
 # once; the shrink then runs with the held data live, so the driver has to
 # migrate it out of what it unplugs.
-. /rig/lib.sh
+. "$(dirname "$0")/lib.sh"
 MiB=1048576
 STEP_S=${STEP_S:-600}
 dev=vm0
@@ -27,6 +27,7 @@ fi
 if ! grep -q virtio_mem /proc/kallsyms 2>/dev/null && [ ! -d /sys/bus/virtio/drivers/virtio_mem ]; then
 	skip_all "no virtio_mem driver in this kernel"
 fi
+require_qmp virtio-mem-resize
 total0=$(meminfo_kb MemTotal)
 diag "boot MemTotal $total0 kB; device block-size $(qom_get $dev block-size), region $(memdev_field $dev max-size) bytes at $(hex "$(memdev_field $dev memaddr)")"
 check_eq "QEMU reports size 0 at boot" "$(memdev_field $dev size)" 0

@@ -8,7 +8,7 @@
 # requires that the guest survives and plugged something (without
 # memmap_on_memory the struct pages of 32 GiB, 512 MiB, cannot come from
 # 512 MiB of boot RAM). Only the memmap and a sample are touched.
-. /rig/lib.sh
+. "$(dirname "$0")/lib.sh"
 MiB=1048576
 GiB=$((1024 * MiB))
 STALL_S=${STALL_S:-30}
@@ -17,6 +17,7 @@ ktap_plan 5
 if [ ! -d /sys/bus/virtio/drivers/virtio_mem ]; then
 	skip_all "no virtio_mem driver in this kernel"
 fi
+require_qmp virtio-mem-scale
 total0=$(meminfo_kb MemTotal)
 target=$((32 * GiB))
 diag "memmap_on_memory=$(cat /sys/module/memory_hotplug/parameters/memmap_on_memory 2>/dev/null); boot MemTotal $total0 kB, MemFree $(meminfo_kb MemFree) kB"

@@ -5,12 +5,13 @@
 # of a virtio-pmem always, as it cannot tell whether the guest uses it; here
 # the guest holds it open: both devices stay, and what was written to it
 # reads back.
-. /rig/lib.sh
+. "$(dirname "$0")/lib.sh"
 ktap_plan 11
 kpgd_save /tmp/kpgd0
 if [ ! -d /sys/bus/virtio/drivers/virtio_pmem ]; then
 	skip_all "no virtio_pmem driver in this kernel"
 fi
+require_qmp virtio-pmem
 pmems() { ls /sys/block | grep '^pmem' | sort | xargs; }
 i=0
 while [ -z "$(pmems)" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done

@@ -70,7 +70,7 @@ SLACK = 20
 TIGHT = {
     "good": 0,          # done long before its timeout
     "stop": 15,         # the register dump times out (5 s), then the kill
-    "qmpwedge": 15,     # waiting for the QMP lock times out (5 s), then the kill
+    "qmpwedge": 15,     # the register dump gets no QMP reply (5 s), then the kill
     "statuswedge": 15,  # query-status never answered
 }
 QUICK = {"badopt": 5}   # seconds, whatever the timeout: QEMU exits at once
