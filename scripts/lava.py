@@ -386,14 +386,15 @@ def cmd_compare(args):
     with open(args.results) as f:
         check = {f"{r['profile']}/{r['mode']}/{r['test']}": ("skip" if r["verdict"] == "xfail" else r["verdict"])
                  for r in json.load(f)}
+    both = sorted(set(lava) & set(check))
     bad = 0
-    for run in sorted(set(lava) | set(check)):
-        a, b = lava.get(run, "-"), check.get(run, "-")
-        if a != b:
+    for run in both:
+        if lava[run] != check[run]:
             bad += 1
-            print(f"# differs: {run}: LAVA {a}, make check {b}")
-    same = len(set(lava) & set(check)) - bad
-    print(f"# {same} runs agree, {bad} differ (LAVA {len(lava)} runs, make check {len(check)})")
+            print(f"# differs: {run}: LAVA {lava[run]}, make check {check[run]}")
+    missing = sorted(set(lava) - set(check))
+    print(f"# LAVA against make check ({os.path.relpath(args.results, TOP)}): {len(both) - bad} runs agree, "
+          f"{bad} differ, {len(missing)} not in make check's results")
     return 1 if bad else 0
 
 

@@ -185,7 +185,12 @@ lava-jobs | lava)
 	set +e
 	/usr/bin/python3 "$S/lava.py" run --jobs "${GUESTS:-2}" | tee "$LOGS/lava.out"
 	rc=${PIPESTATUS[0]}
+	if [ -f "$BUILD/results.json" ]; then
+		/usr/bin/python3 "$S/lava.py" compare "$BUILD/results.json" || rc=1
+	fi
 	set -e
+	# The counts line last.
+	grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$LOGS/lava.out" | tail -n 1
 	exit "$rc"
 	;;
 lava-server)

@@ -143,6 +143,11 @@ else
 	case_result kernel-log "$([ -z "$splat" ] && echo pass || echo fail)"
 fi
 [ -z "$splat" ] || echo "# splat: $splat${splat_src:+ (from $splat_src)}"
+# A failed run: the kernel log's end, for the reader of the job log.
+if [ "$v" = fail ] && [ -s "$kmsg" ]; then
+	echo "# the kernel log's last 60 records ($kmsg):"
+	tail -n 60 "$kmsg" | sed 's/^/# kmsg: /'
+fi
 case_result "$t" "$v"
 echo "RIG-VERDICT $t $v ${why:-guest test exited $rc after $nres of $plan planned checks}"
 rm -f "$out" "$out.ktap" "$out.leaks"
