@@ -10,9 +10,6 @@ kpgd_save /tmp/kpgd0
 nd=$RIG_DIR/nd.sh
 require_pmem "devdax"
 [ -d /sys/kernel/debug/rig_peek ] || insmod "$RIG_DIR/kmod/rig_peek.ko"
-# A 2 MiB loop device on tmpfs: the source of the O_DIRECT reads.
-dd if=/dev/urandom of=/tmp/src bs=1M count=2 2>/dev/null
-losetup /dev/loop0 /tmp/src
 # O_DIRECT source: the virtio-blk disk of suite.toml (QEMU null-co, zeros;
 # serial rig-null), found by its serial (a LAVA job adds a disk of its
 # own); on another machine, the first other disk (only read).
@@ -52,6 +49,5 @@ for loc in pmem ram; do
 	check_eq "$loc: gup_test -u -a -L on the device" "${r:-none failed}" "none failed"
 	check "$loc: reset" $nd reset
 done
-losetup -d /dev/loop0
 check_kpgd "kernel top-level entries kept or newly filled; PID 1's copy agrees" /tmp/kpgd0
 ktap_exit
