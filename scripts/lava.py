@@ -27,7 +27,6 @@ dependencies).
 """
 import argparse
 import concurrent.futures
-import glob
 import hashlib
 import json
 import os
@@ -36,7 +35,6 @@ import shlex
 import shutil
 import subprocess
 import sys
-import threading
 import time
 
 import yaml
@@ -261,7 +259,7 @@ def verdict(name, guest, results, complete, error):
     return "fail", "failed cases: " + ", ".join(bad) if bad else "verdict case failed"
 
 
-def lava_run(job, jobid, lanes_log):
+def lava_run(job, jobid):
     name = job["name"]
     outdir = os.path.join(LAVA, "runs", name)
     shutil.rmtree(outdir, ignore_errors=True)
@@ -292,26 +290,14 @@ def cmd_run(args):
     if shutil.which("lava-run") is None:
         die("lava-run not found: 'make lava' installs lava-dispatcher")
     base = int(time.time()) % 100000 * 1000
-    free = [args.jobs]
-    turn = [0]
-    cpus = threading.Condition()
+    slots = runner.CpuSlots(args.jobs)
     counts = {"pass": 0, "fail": 0, "skip": 0}
     out = []
     t0 = time.time()
 
     def one(i, job):
-        need = min(job["smp"], args.jobs)
-        with cpus:
-            cpus.wait_for(lambda: turn[0] == i and free[0] >= need)
-            free[0] -= need
-            turn[0] += 1
-            cpus.notify_all()
-        try:
-            return lava_run(job, base + i, None)
-        finally:
-            with cpus:
-                free[0] += need
-                cpus.notify_all()
+        with slots.take(i, job["smp"]):
+            return lava_run(job, base + i)
 
     print(f"# {len(order)} LAVA jobs with lava-run, {args.jobs} CPUs; logs in build/lava/runs/", flush=True)
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
@@ -402,12 +388,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
     j = sub.add_parser("jobs")
-    j.add_argument("--profiles", default="default")
-    j.add_argument("--modes", default="sv39,sv48,sv57")
-    j.add_argument("--tests", default="")
-    j.add_argument("--matrix", default="ci", choices=("ci", "full"))
+    runner.add_selection_args(j, "ci")
     j.add_argument("--url", default=os.environ.get("LAVA_URL", ""))
-    j.add_argument("--timeout-scale", type=float, default=float(os.environ.get("RIG_TIMEOUT_SCALE", "1")))
     r = sub.add_parser("run")
     r.add_argument("--jobs", type=int, default=2)
     c = sub.add_parser("compare")

@@ -14,6 +14,7 @@ QMP monitor of their own that QEMU wires to a virtio-serial port
 import argparse
 import atexit
 import concurrent.futures
+import contextlib
 import json
 import os
 import re
@@ -274,20 +275,16 @@ def qemu_argv(profile, mode, t, bootdir, qmp_path, gqmp_path, interactive=False,
     if lava and any("{dir}" in a for a in qemu):
         die(f"{t['name']}: a LAVA job has no directory of its own for {{dir}} in its QEMU options")
     argv += [a.replace("{dir}", bootdir) for a in qemu]
-    if t.get("pmem"):
-        # Persistent memory carved from the top of RAM (tests/suite.toml 'pmem').
-        dtb = os.path.join(bootdir, "virt-pmem.dtb")
-        start, size = pmem_dtb(argv, parse_size_mib(mem), parse_size_mib(t["pmem"]), dtb)
-        argv += ["-dtb", dtb]
-        i = argv.index("-append") + 1
-        argv[i] += f" rig.pmem=0x{start:x},0x{size:x}"
-    elif t.get("hotplug_node"):
-        # A second NUMA node, "hotpluggable" (tests/suite.toml 'hotplug_node').
-        dtb = os.path.join(bootdir, "virt-numa.dtb")
-        start, size = node_dtb(argv, parse_size_mib(mem), parse_size_mib(t["hotplug_node"]), dtb)
-        argv += ["-dtb", dtb]
-        i = argv.index("-append") + 1
-        argv[i] += f" rig.node1=0x{start:x},0x{size:x}"
+    # A derived DTB (tests/suite.toml): 'pmem', persistent memory carved from
+    # the top of RAM; else 'hotplug_node', a second NUMA node, "hotpluggable".
+    # The range goes to the guest as rig.pmem / rig.node1.
+    for key, derive, param in (("pmem", pmem_dtb, "pmem"), ("hotplug_node", node_dtb, "node1")):
+        if t.get(key):
+            dtb = os.path.join(bootdir, f"virt-{param}.dtb")
+            start, size = derive(argv, parse_size_mib(mem), parse_size_mib(t[key]), dtb)
+            argv += ["-dtb", dtb]
+            argv[argv.index("-append") + 1] += f" rig.{param}=0x{start:x},0x{size:x}"
+            break
     return argv, early_hang_s
 
 
@@ -720,6 +717,32 @@ def cost(p, t):
     return t.get(f"cost_{p}", t.get("cost", 10))
 
 
+class CpuSlots:
+    """Host CPUs for guests side by side: a guest takes one per vCPU (at
+    most all of them), and guests start in plan order (a ticket each), so
+    that a 2-vCPU guest is not starved by 1-vCPU guests taking every CPU
+    that frees up."""
+
+    def __init__(self, cpus):
+        self.cpus, self.free, self.turn = cpus, cpus, 0
+        self.cond = threading.Condition()
+
+    @contextlib.contextmanager
+    def take(self, ticket, vcpus):
+        need = min(vcpus, self.cpus)
+        with self.cond:
+            self.cond.wait_for(lambda: self.turn == ticket and self.free >= need)
+            self.free -= need
+            self.turn += 1
+            self.cond.notify_all()
+        try:
+            yield
+        finally:
+            with self.cond:
+                self.free += need
+                self.cond.notify_all()
+
+
 def cmd_run(args):
     profiles, modes = profiles_modes(args.profiles, args.modes)
     plan = build_plan(profiles, modes, args.tests, args.matrix, args.jobs)
@@ -845,25 +868,11 @@ def cmd_run(args):
     # to their waiters, which can slow a guest down tenfold (measured:
     # hotplug-stress, 2 vCPUs, 23 s alone and over 300 s beside another
     # 2-vCPU guest on a 2-CPU host).
-    # Runs start in plan order (a ticket each), so that a 2-vCPU guest is
-    # not starved by 1-vCPU guests taking every CPU that frees up.
-    free = [args.jobs]
-    turn = [0]
-    cpus = threading.Condition()
+    slots = CpuSlots(args.jobs)
 
     def run_on_cpus(ticket, p, m, t):
-        need = min(int(t.get("smp", 2)), args.jobs)
-        with cpus:
-            cpus.wait_for(lambda: turn[0] == ticket and free[0] >= need)
-            free[0] -= need
-            turn[0] += 1
-            cpus.notify_all()
-        try:
+        with slots.take(ticket, int(t.get("smp", 2))):
             return run_one(p, m, t)
-        finally:
-            with cpus:
-                free[0] += need
-                cpus.notify_all()
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
         futures = [pool.submit(run_on_cpus, i, p, m, t) for i, (p, m, t) in enumerate(plan)]
@@ -1388,14 +1397,23 @@ def cmd_shell(args):
     return rc
 
 
+def add_selection_args(p, matrix):
+    """The options that pick the runs (build_plan) and scale their timeouts:
+    make check's PROFILES, MODES, TESTS and MATRIX (scripts/lava.py takes
+    the same)."""
+    p.add_argument("--profiles", default="default")
+    p.add_argument("--modes", default="sv39,sv48,sv57")
+    p.add_argument("--tests", default="")
+    p.add_argument("--timeout-scale", default=1.0, type=float)
+    p.add_argument("--matrix", default=matrix, choices=["full", "ci"],
+                   help="full: every profile on every mode; ci: make check's smaller matrix (tests/suite.toml)")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("run")
-    r.add_argument("--profiles", default="default")
-    r.add_argument("--modes", default="sv39,sv48,sv57")
-    r.add_argument("--tests", default="")
-    r.add_argument("--timeout-scale", default=1.0, type=float)
+    add_selection_args(r, "full")
     r.add_argument("--jobs", default=2, type=int,
                    help="host CPUs the guests use side by side (a guest takes one per vCPU)")
     r.add_argument("--kunit-py", default=os.path.join(BUILD, "linux", "tools", "testing", "kunit", "kunit.py"),
@@ -1403,8 +1421,6 @@ def main():
     r.add_argument("--no-kunit-check", dest="kunit_check", action="store_false",
                    help="do not check the output with kunit.py parse")
     r.add_argument("--suite", default="", help="another suite file than tests/suite.toml")
-    r.add_argument("--matrix", default="full", choices=["full", "ci"],
-                   help="full: every profile on every mode; ci: make check's smaller matrix (tests/suite.toml)")
     r.add_argument("--list", action="store_true", help="print the runs and their expected cost, run nothing")
     b = sub.add_parser("bench")
     b.add_argument("--profile", default="default")
