@@ -81,16 +81,20 @@ cat "$TOP"/configs/{hotplug,probe,devmem,hvo,virtio-mem,virt}.config | grep '^CO
 		echo "memory-hotplug-rig:${t##*/}"
 	done
 } >"$ks/kselftest-list.txt"
-# kselftest's runner.sh calls 'timeout --foreground T timeout T TEST', as
-# coreutils' timeout takes it; BusyBox's has no --foreground. The test still
-# runs under the inner timeout. (busybox --install -s keeps this file.)
-cat >"$root/usr/bin/timeout" <<'SH'
+# kselftest's runner.sh calls '/usr/bin/timeout --foreground T timeout T
+# TEST', as coreutils' timeout takes it; BusyBox's has no --foreground. The
+# test still runs under the inner timeout. The initramfs has this wrapper as
+# /usr/bin/timeout (busybox --install -s keeps it); the collection carries
+# it for other BusyBox-only roots.
+cat >"$col/busybox-timeout" <<'SH'
 #!/bin/sh
-# coreutils' timeout for kselftest's runner.sh, on BusyBox: --foreground dropped.
+# coreutils' timeout for kselftest's runner.sh, on BusyBox: --foreground
+# dropped. Install as /usr/bin/timeout on a root without coreutils.
 [ "$1" = --foreground ] && shift
 exec busybox timeout "$@"
 SH
-chmod 755 "$root/usr/bin/timeout"
+chmod 755 "$col/busybox-timeout"
+cp "$col/busybox-timeout" "$root/usr/bin/timeout"
 tar -C "$root" -czf "$BUILD/kselftest-$profile.tar.gz.tmp" --owner=0 --group=0 kselftest
 mv "$BUILD/kselftest-$profile.tar.gz.tmp" "$BUILD/kselftest-$profile.tar.gz"
 

@@ -127,7 +127,7 @@ def job_definition(p, m, t, url, scale, nonce):
     images["kernel"]["image_arg"] += f' -append "{append}"'
     timeout = int(t.get(f"timeout_{p}", t.get("timeout", 120)) * scale)
     expect_splat = "1" if t.get("expect_splat") else "0"
-    step = f"/rig/rig-lava-run.sh {t['guest']} {expect_splat} {shlex.quote(t.get('xfail', ''))}"
+    step = f"/rig/rig-lava-run.sh {t['guest']} {expect_splat} {shlex.quote(t.get('xfail', ''))} {timeout}"
     ctx.update({
         "arch": "riscv64",
         "guestfs_interface": "virtio",  # riscv virt has no IDE
@@ -141,8 +141,8 @@ def job_definition(p, m, t, url, scale, nonce):
         "visibility": "public",
         "priority": "medium",
         "timeouts": {
-            "job": {"minutes": minutes(timeout) + 2 * boot_min + 10},
-            "action": {"minutes": minutes(timeout) + 2},
+            "job": {"minutes": minutes(timeout) + boot_min + 13},
+            "action": {"minutes": minutes(timeout) + 3},
             "connection": {"minutes": 2},
         },
         "metadata": {"rig.run": f"{p}/{m}/{t['name']}", "rig.test": t["name"],
@@ -150,10 +150,14 @@ def job_definition(p, m, t, url, scale, nonce):
         "context": ctx,
         "actions": [
             {"deploy": {"to": "tmpfs", "os": "oe", "timeout": {"minutes": 5}, "images": images}},
+            # No failure_retry: a retried boot would not stop the first QEMU
+            # (CallQemuAction finalises only a connection it was given).
             {"boot": {"method": "qemu", "media": "tmpfs", "timeout": {"minutes": boot_min},
-                      "failure_retry": 2, "prompts": [PROMPT]}},
+                      "prompts": [PROMPT]}},
+            # rig-lava-run.sh kills the test at its timeout and still reports;
+            # three more minutes for that, kmemleak's scan and the results.
             {"test": {
-                "timeout": {"minutes": minutes(timeout)},
+                "timeout": {"minutes": minutes(timeout) + 3},
                 "definitions": [{
                     "from": "inline", "name": "rig", "path": "inline/rig.yaml",
                     "repository": {
@@ -366,21 +370,29 @@ def cmd_server_run(args):
 
 
 def cmd_compare(args):
-    """Each run's verdict in LAVA against make check's."""
+    """Each run's verdict and number of guest checks in LAVA against make
+    check's (build/results.json), for the runs both have. LAVA's cases are
+    the guest's checks plus kernel-log and the verdict; make check's are the
+    guest's plus the runner's check of the boot."""
     with open(os.path.join(LAVA, "results.json")) as f:
-        lava = {r["run"]: r["verdict"] for r in json.load(f)}
+        lava = {r["run"]: r for r in json.load(f)}
     with open(args.results) as f:
-        check = {f"{r['profile']}/{r['mode']}/{r['test']}": ("skip" if r["verdict"] == "xfail" else r["verdict"])
-                 for r in json.load(f)}
+        check = {f"{r['profile']}/{r['mode']}/{r['test']}": r for r in json.load(f)}
     both = sorted(set(lava) & set(check))
-    bad = 0
+    bad = nl = nc = 0
     for run in both:
-        if lava[run] != check[run]:
+        lv = lava[run]["verdict"]
+        cv = "skip" if check[run]["verdict"] == "xfail" else check[run]["verdict"]
+        lchecks = len(lava[run]["cases"]) - 2
+        cchecks = sum(check[run]["checks"].values()) - 1
+        nl, nc = nl + lchecks, nc + cchecks
+        if lv != cv or lchecks != cchecks:
             bad += 1
-            print(f"# differs: {run}: LAVA {lava[run]}, make check {check[run]}")
+            print(f"# differs: {run}: LAVA {lv} ({lchecks} checks), make check {cv} ({cchecks} checks)")
     missing = sorted(set(lava) - set(check))
-    print(f"# LAVA against make check ({os.path.relpath(args.results, TOP)}): {len(both) - bad} runs agree, "
-          f"{bad} differ, {len(missing)} not in make check's results")
+    print(f"# LAVA against make check ({os.path.relpath(args.results, TOP)}): {len(both) - bad} runs agree "
+          f"(verdict and guest checks: {nl} in LAVA, {nc} in make check), {bad} differ, "
+          f"{len(missing)} not in make check's results")
     return 1 if bad else 0
 
 

@@ -244,7 +244,9 @@ def qemu_argv(profile, mode, t, bootdir, qmp_path, gqmp_path, interactive=False,
               f"rig.mmu={mode}", f"rig.mem_mib={parse_size_mib(mem)}",
               f"rig.profile={profile}", "rig.qmp=1"]
     if lava:
-        append.append("rig.lava=1")
+        # The kernel log must hold the whole run: rig-lava-run.sh reads it
+        # for splats (the runner reads the console).
+        append += ["rig.lava=1", "log_buf_len=8M"]
     elif interactive:
         append.append("rig.shell=1")
     else:

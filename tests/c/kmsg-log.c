@@ -3,8 +3,8 @@
  * kmsg-log FILE: copy every kernel log record, from the oldest the ring
  * buffer still holds, to FILE as it is printed ("LEVEL,SEQ,TIME,-;TEXT" as
  * /dev/kmsg gives it, continuation lines included), until killed. Records
- * the ring buffer dropped before they were read are counted in a line of
- * their own ("kmsg-log: N records lost"). For a guest whose console is not
+ * the ring buffer dropped before they were read (before it started, too)
+ * are counted in a line of their own ("kmsg-log: N records lost"). For a guest whose console is not
  * watched by a host runner (a LAVA job): the test reads FILE for splats at
  * its end, which dmesg cannot do once the ring buffer has wrapped.
  */
@@ -17,9 +17,9 @@
 
 int main(int argc, char **argv)
 {
-	unsigned long long seq, last = 0;
+	unsigned long long seq, next = 0;
 	char rec[8192];
-	int in, out, have = 0;
+	int in, out;
 	ssize_t n;
 
 	if (argc != 2) {
@@ -46,16 +46,16 @@ int main(int argc, char **argv)
 		}
 		rec[n] = '\0';
 		seq = strtoull(strchr(rec, ',') ? strchr(rec, ',') + 1 : "0", NULL, 10);
-		if (have && seq > last + 1) {
+		/* Records start at 0: a gap, even before the first, is loss. */
+		if (seq > next) {
 			char lost[64];
 			int l = snprintf(lost, sizeof(lost), "kmsg-log: %llu records lost\n",
-					 seq - last - 1);
+					 seq - next);
 
 			if (write(out, lost, l) != l)
 				return 1;
 		}
-		last = seq;
-		have = 1;
+		next = seq + 1;
 		if (rec[n - 1] != '\n')
 			rec[n++] = '\n';
 		if (write(out, rec, n) != n)

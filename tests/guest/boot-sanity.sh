@@ -48,7 +48,11 @@ if qmp_port >/dev/null; then
 	reply=$(rig_qmp '{"execute": "query-memory-size-summary"}')
 	echo "# QMP: query-memory-size-summary -> $reply"
 	base=$(echo "$reply" | sed -n 's/.*"base-memory": *\([0-9]*\).*/\1/p')
-	check_eq "QMP base-memory equals -m" "$base" "$((mem_kb * 1024))"
+	if [ -n "$mem_mib" ]; then
+		check_eq "QMP base-memory equals -m" "$base" "$((mem_mib * 1048576))"
+	else
+		check "QMP answers query-memory-size-summary (base-memory ${base:-none})" [ "${base:-0}" -gt 0 ]
+	fi
 elif [ "$(rig_param qmp)" = 1 ]; then
 	not_ok "QMP base-memory equals -m: no rig.qmp port although rig.qmp=1"
 else

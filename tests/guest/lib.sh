@@ -195,14 +195,16 @@ require_qmp() {
 # and print the reply that carries that id, without it. The greeting, events
 # (kept in /tmp/rig-qmp-events.log) and late replies to earlier requests
 # that timed out are skipped. A request QEMU cannot parse gets an error
-# without an id: that is its reply.
+# without an id: that is its reply. The ids carry the kernel's boot id, so
+# that no reply is taken for another boot's request.
 _qmp_xchg() {
 	_qseq=$(( $(cat /tmp/.rig-qmp.seq 2>/dev/null || echo 0) + 1 ))
 	echo $_qseq >/tmp/.rig-qmp.seq
-	_qid=rig-qmp-$_qseq
-	case $1 in
-	'{'*) printf '{"id": "%s", %s\n' "$_qid" "${1#\{}" >&9 ;;
-	*) printf '%s\n' "$1" >&9 ;;
+	_qid=rig-$(cut -c1-8 /proc/sys/kernel/random/boot_id)-$_qseq
+	_qj=$(printf '%s\n' "$1" | sed 's/^[[:space:]]*//')
+	case $_qj in
+	'{'*) printf '{"id": "%s", %s\n' "$_qid" "${_qj#\{}" >&9 ;;
+	*) printf '%s\n' "$_qj" >&9 ;;
 	esac
 	while :; do
 		if ! IFS= read -r -t "$RIG_QMP_TIMEOUT" _ql <&9; then
@@ -214,9 +216,9 @@ _qmp_xchg() {
 		*"\"id\": \"$_qid\""*)
 			echo "$_ql" | sed "s/, \"id\": \"$_qid\"//; s/\"id\": \"$_qid\", //"
 			return 0 ;;
-		*'"id": '*) ;;
 		'{"QMP": '*) ;;
 		*'"event": '*) echo "$_ql" >>/tmp/rig-qmp-events.log ;;
+		*'"id": '*) ;;
 		'{"error": '*) echo "$_ql"; return 0 ;;
 		esac
 	done
@@ -224,25 +226,46 @@ _qmp_xchg() {
 
 # rig_qmp JSON: run a QMP command in QEMU and print its JSON reply on one
 # line (as QEMU writes it: the separators of Python's json.dumps). Errors of
-# the rig's own (no port, no reply in RIG_QMP_TIMEOUT seconds) come as a
-# QMP error of class RigError or RigTimeout, with status 1.
+# the rig's own (no port, port busy, no reply in RIG_QMP_TIMEOUT seconds)
+# come as a QMP error of class RigError or RigTimeout, with status 1.
 rig_qmp() {
 	(
 		# A holder waits at most RIG_QMP_TIMEOUT seconds per line read.
-		flock 8 || exit 1
+		if ! flock 8; then
+			echo '{"error": {"class": "RigError", "desc": "flock on /tmp/.rig-qmp.lock failed"}}'
+			exit 1
+		fi
 		if ! _qp=$(qmp_port); then
 			echo '{"error": {"class": "RigError", "desc": "no rig.qmp virtio-serial port"}}'
 			exit 1
 		fi
-		exec 9<>"$_qp" || exit 1
-		if [ ! -e /tmp/.rig-qmp.ready ]; then
-			_qr=$(_qmp_xchg '{"execute": "qmp_capabilities"}')
-			case $_qr in
-			'{"return": {}}' | *'negotiation is already complete'*) : >/tmp/.rig-qmp.ready ;;
-			*) echo "$_qr"; exit 1 ;;
-			esac
+		# A failed exec redirection would end this shell before any
+		# message: try the open in a subshell first.
+		if ! (exec 9<>"$_qp") 2>/dev/null; then
+			echo "{\"error\": {\"class\": \"RigError\", \"desc\": \"cannot open $_qp (another opener?)\"}}"
+			exit 1
 		fi
-		_qmp_xchg "$1"
+		exec 9<>"$_qp"
+		# Negotiated once per boot (the monitor lives as long as QEMU);
+		# again if QEMU says it is not.
+		_boot=$(cat /proc/sys/kernel/random/boot_id)
+		for _try in 1 2; do
+			if [ "$(cat /tmp/.rig-qmp.ready 2>/dev/null)" != "$_boot" ]; then
+				_qr=$(_qmp_xchg '{"execute": "qmp_capabilities"}')
+				case $_qr in
+				'{"return": {}}' | *'negotiation is already complete'*) echo "$_boot" >/tmp/.rig-qmp.ready ;;
+				*) echo "$_qr"; exit 1 ;;
+				esac
+			fi
+			_qr=$(_qmp_xchg "$1")
+			_qrc=$?
+			case $_qr in
+			*'Expecting capabilities negotiation'*) rm -f /tmp/.rig-qmp.ready ;;
+			*) break ;;
+			esac
+		done
+		echo "$_qr"
+		exit $_qrc
 	) 8>>/tmp/.rig-qmp.lock
 }
 

@@ -1,11 +1,13 @@
 #!/bin/sh
-# rig-lava-run.sh TEST [EXPECT_SPLAT [XFAIL]]: run the rig's guest test TEST
+# rig-lava-run.sh TEST [EXPECT_SPLAT [XFAIL [TIMEOUT]]]: run the rig's guest test TEST
 # from the kselftest install (run_kselftest.sh -t memory-hotplug-rig:TEST.sh)
 # and judge it as the host runner (scripts/runner.py) judges a make check
 # run, for a guest no host runner watches: a LAVA job's test shell, or by
 # hand. EXPECT_SPLAT=1: the test must make the kernel splat
 # (splat-detector). XFAIL: a known failure's reason (a failed run counts as
-# skipped).
+# skipped). TIMEOUT: seconds the test may take (its suite.toml timeout;
+# default the collection's settings): then its process group is killed and
+# the run fails, timed out.
 #
 # Results go to LAVA with lava-test-case, after the test has ended (so that
 # no kernel message can cut into them): one case per check of the test
@@ -16,9 +18,11 @@
 # arguments are wrong.
 RIG_DIR=$(cd "$(dirname "$0")" && pwd -P)
 KSFT_DIR=${RIG_DIR%/*}
-t=${1:?usage: rig-lava-run.sh TEST [EXPECT_SPLAT [XFAIL]]}
+t=${1:?usage: rig-lava-run.sh TEST [EXPECT_SPLAT [XFAIL [TIMEOUT]]]}
 expect_splat=${2:-0}
 xfail=${3:-}
+limit=${4:-$(sed -n 's/^timeout=//p' "$RIG_DIR/settings")}
+case $limit in '' | *[!0-9]*) echo "rig-lava-run.sh: TIMEOUT must be seconds, got '$limit'" >&2; exit 2 ;; esac
 [ -f "$RIG_DIR/$t.sh" ] || { echo "rig-lava-run.sh: no test $t in $RIG_DIR" >&2; exit 2; }
 out=/tmp/rig-lava-$t.out
 kmsg=/tmp/rig-kmsg.log
@@ -37,7 +41,33 @@ case_result() {
 read -r level _ </proc/sys/kernel/printk
 echo 1 >/proc/sys/kernel/printk
 [ "$expect_splat" = 1 ] && export RIG_SPLAT_OK=1
-"$KSFT_DIR/run_kselftest.sh" -t "memory-hotplug-rig:$t.sh" 2>&1 | tee "$out"
+# In a session of its own, so that a test that outlives TIMEOUT goes with
+# everything it started (BusyBox's timeout, which runner.sh uses, signals
+# the test's shell only). Appending: runner.sh opens /dev/stdout again for
+# the test's output, and only O_APPEND keeps the two writers from
+# overwriting each other in a regular file.
+: >"$out"
+setsid "$KSFT_DIR/run_kselftest.sh" -t "memory-hotplug-rig:$t.sh" >>"$out" 2>&1 </dev/null &
+pid=$!
+tail -f "$out" &
+tailpid=$!
+timed_out=0
+s=0
+while kill -0 "$pid" 2>/dev/null; do
+	if [ "$s" -ge "$limit" ]; then
+		timed_out=1
+		kill -TERM -- "-$pid" 2>/dev/null
+		sleep 5
+		kill -KILL -- "-$pid" 2>/dev/null
+		break
+	fi
+	sleep 1
+	s=$((s + 1))
+done
+wait "$pid" 2>/dev/null
+sleep 1
+kill "$tailpid" 2>/dev/null
+wait "$tailpid" 2>/dev/null
 echo "$level" >/proc/sys/kernel/printk
 
 # Leak reports (the debug profile's kmemleak), as the rig's init does.
@@ -59,6 +89,7 @@ case $top in
 esac
 # BusyBox's timeout ends the test with SIGTERM: 128 + 15.
 [ "$rc" = 143 ] && rc=timeout
+[ "$timed_out" = 1 ] && rc=timeout top="killed after ${limit}s"
 
 # The test's own KTAP, one "# " level down: plan, results, problems.
 sed -n 's/^# //p' "$out" | grep -v '^selftests: ' >"$out.ktap"
@@ -84,11 +115,15 @@ eval "$(awk '
 		printf "plan=%s nres=%d nfail=%d skipall='\''%s'\'' prob='\''%s'\''\n", plan, n, fails, skipall, prob
 	}' "$out.ktap")"
 
-# Splats: the kernel log since boot (all of it: kmsg-log), and kmemleak.
-splat=$(cat "$kmsg" "$out.leaks" 2>/dev/null | grep -E -m 1 -f "$RIG_DIR/splat.ere")
-if [ ! -s "$kmsg" ]; then
-	splat_src="dmesg (no $kmsg: kmsg-log not started at boot)"
-	splat=$( (dmesg; cat "$out.leaks" 2>/dev/null) | grep -E -m 1 -f "$RIG_DIR/splat.ere")
+# Splats: the kernel log kmsg-log kept from boot, the ring buffer as it is
+# now (a LAVA job boots with log_buf_len=8M: it holds the whole run), and
+# kmemleak. Records lost before either read them fail the check: what they
+# said is unknown.
+splat=$( (cat "$kmsg" 2>/dev/null; dmesg; cat "$out.leaks" 2>/dev/null) | grep -E -m 1 -f "$RIG_DIR/splat.ere")
+lost=$(grep -m 1 '^kmsg-log: ' "$kmsg" 2>/dev/null)
+[ -s "$kmsg" ] || lost="no $kmsg (kmsg-log did not run from boot)"
+if [ -n "$lost" ] && ! dmesg | head -n 1 | grep -q '^\[ *0\.000000\]'; then
+	splat=${splat:-kernel log incomplete: $lost, and dmesg no longer starts at boot}
 fi
 
 # The verdict, in scripts/runner.py's order.
@@ -142,7 +177,7 @@ if [ "$expect_splat" = 1 ]; then
 else
 	case_result kernel-log "$([ -z "$splat" ] && echo pass || echo fail)"
 fi
-[ -z "$splat" ] || echo "# splat: $splat${splat_src:+ (from $splat_src)}"
+[ -z "$splat" ] || echo "# splat: $splat"
 # A failed run: the kernel log's end, for the reader of the job log.
 if [ "$v" = fail ] && [ -s "$kmsg" ]; then
 	echo "# the kernel log's last 60 records ($kmsg):"
