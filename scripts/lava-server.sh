@@ -20,6 +20,7 @@ PIDS=()
 started_pg=""
 qemu_link=/usr/local/bin/qemu-system-riscv64
 made_link=""
+made_identity=""
 
 stop_all() {
 	local p
@@ -30,6 +31,7 @@ stop_all() {
 		wait "$p" 2>/dev/null || true
 	done
 	[ -z "$made_link" ] || rm -f "$qemu_link"
+	[ -z "$made_identity" ] || lavacli identities delete rig >/dev/null 2>&1 || true
 	[ -z "$started_pg" ] || pg_ctlcluster "$started_pg" stop || true
 }
 trap stop_all EXIT
@@ -59,7 +61,11 @@ fi
 lava-server manage migrate --noinput >"$srv/migrate.log" 2>&1 || die "lava-server manage migrate failed (log: $srv/migrate.log)"
 step "lava-server $(dpkg-query -W -f='${Version}' lava-server) installed, database migrated"
 
-# 3. The services, as the units in /lib/systemd/system start them.
+# 3. The services, as the units in /lib/systemd/system start them (on
+# 127.0.0.1:8000, which must be free: no other LAVA may answer for ours).
+if curl -s -o /dev/null http://127.0.0.1:8000/ 2>/dev/null; then
+	die "something already listens on 127.0.0.1:8000 (another lava-server?): stop it first"
+fi
 gunicorn3 lava_server.wsgi --log-level info --log-file "$srv/gunicorn.log" -u lavaserver -g lavaserver \
 	--worker-class eventlet --workers 2 --bind 127.0.0.1:8000 >/dev/null 2>&1 &
 PIDS+=($!)
@@ -69,7 +75,8 @@ for i in $(seq 60); do
 	curl -fsS -o /dev/null http://127.0.0.1:8000/api/v0.2/system/version/ 2>/dev/null && break
 	sleep 1
 done
-curl -fsS http://127.0.0.1:8000/api/v0.2/system/version/ >/dev/null || die "lava-server did not answer on 127.0.0.1:8000 (log: $srv/gunicorn.log)"
+curl -fsS http://127.0.0.1:8000/api/v0.2/system/version/ >/dev/null && kill -0 "${PIDS[0]}" ||
+	die "lava-server did not answer on 127.0.0.1:8000 (log: $srv/gunicorn.log)"
 step "gunicorn on 127.0.0.1:8000 and the scheduler running"
 
 # 4. Admin user and token, device type, worker, device.
@@ -100,8 +107,12 @@ step "worker started (log: ${srv#"$TOP"/}/worker.log)"
 
 # 6. lavacli: submit, wait, read back.
 lavacli identities add --uri http://127.0.0.1:8000/RPC2 --username rig-admin --token "$token" rig
-# The server renders the dictionary with LAVA's qemu template: our QEMU.
-lavacli -i rig devices dict get --render rig-qemu01 | grep -q 'qemu-system-riscv64' ||
-	die "the server's rendering of rig-qemu01 names no qemu-system-riscv64"
-step "lavacli identity 'rig'; the device renders with qemu-system-riscv64"
+made_identity=1
+# The server renders the dictionary with LAVA's qemu template (without a
+# job's context, so with no arch yet; riscv64 is among its architectures).
+rendered=$(lavacli -i rig devices dict get --render rig-qemu01 2>&1) || true
+echo "$rendered" >"$srv/rig-qemu01.yaml"
+echo "$rendered" | grep -q '^- riscv64$' ||
+	die "the server does not render rig-qemu01 with LAVA's qemu template: $(echo "$rendered" | tail -n 3)"
+step "lavacli identity 'rig'; the server renders rig-qemu01 from qemu.jinja2"
 /usr/bin/python3 "$TOP/scripts/lava.py" server-run --identity rig
