@@ -204,7 +204,8 @@ def cmd_jobs(args):
         with open(path, "w") as f:
             yaml.safe_dump(job, f, sort_keys=False, width=200)
         render_device(job["context"], os.path.join(LAVA, "devices", f"{name}.yaml"))
-        order.append({"name": name, "run": f"{p}/{m}/{t['name']}", "smp": int(t.get("smp", 2))})
+        order.append({"name": name, "run": f"{p}/{m}/{t['name']}", "guest": t["guest"],
+                      "smp": int(t.get("smp", 2))})
     shutil.copy(DICT_SRC, os.path.join(LAVA, "devices", os.path.basename(DICT_SRC)))
     with open(os.path.join(LAVA, "jobs", "order.json"), "w") as f:
         json.dump(order, f, indent=1)
@@ -246,7 +247,7 @@ def parse_log(path):
     return results, complete, error
 
 
-def verdict(name, guest, results, complete, error):
+def verdict(guest, results, complete, error):
     """pass / fail / skip and why, from LAVA's results: the verdict case
     (named after the guest test) and the job's completion."""
     cases = dict(results)
@@ -280,9 +281,7 @@ def lava_run(job, jobid):
         rc = subprocess.call(cmd, stdout=f, stderr=subprocess.STDOUT, env=env)
     dur = time.time() - t0
     results, complete, error = parse_log(log)
-    with open(os.path.join(LAVA, "jobs", f"{name}.yaml")) as f:
-        guest = yaml.safe_load(f)["metadata"]["rig.guest"]
-    v, why = verdict(name, guest, results, complete, error)
+    v, why = verdict(job["guest"], results, complete, error)
     shutil.rmtree(os.path.join("/var/lib/lava/dispatcher/tmp", str(jobid)), ignore_errors=True)
     return {"name": name, "run": job["run"], "verdict": v, "reason": why, "seconds": round(dur, 1),
             "lava_rc": rc, "cases": results, "log": os.path.relpath(log, TOP)}
@@ -353,9 +352,7 @@ def cmd_server_run(args):
         results = yaml.safe_load(lavacli(args.identity, "results", jid, "--yaml")) or []
         cases = [(r.get("name"), r.get("result")) for r in results if str(r.get("suite", "")).endswith("rig")]
         complete = show.get("health") == "Complete"
-        with open(os.path.join(LAVA, "jobs", f"{job['name']}.yaml")) as f:
-            guest = yaml.safe_load(f)["metadata"]["rig.guest"]
-        v, why = verdict(job["name"], guest, cases, complete, show.get("failure_comment"))
+        v, why = verdict(job["guest"], cases, complete, show.get("failure_comment"))
         counts[v] += 1
         res.append({"name": job["name"], "run": job["run"], "job": jid, "verdict": v, "reason": why,
                     "health": show.get("health"), "cases": cases})

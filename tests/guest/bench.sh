@@ -49,7 +49,7 @@ EOF
 	echo "$_big $_small"
 }
 
-[ -d /sys/kernel/debug/rig_peek ] || insmod "$RIG_DIR/kmod/rig_peek.ko"
+peek_load
 top0=$(kernel_top_pages)
 bench pt_top_boot "$top0"
 kpgd_save /tmp/kpgd.boot

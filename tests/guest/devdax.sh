@@ -9,7 +9,7 @@ ktap_plan 21
 kpgd_save /tmp/kpgd0
 nd=$RIG_DIR/nd.sh
 require_pmem "devdax"
-[ -d /sys/kernel/debug/rig_peek ] || insmod "$RIG_DIR/kmod/rig_peek.ko"
+peek_load
 # O_DIRECT source: the virtio-blk disk of suite.toml (QEMU null-co, zeros;
 # serial rig-null), found by its serial (a LAVA job adds a disk of its
 # own); on another machine, the first other disk (only read).

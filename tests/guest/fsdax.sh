@@ -7,7 +7,7 @@ ktap_plan 10
 kpgd_save /tmp/kpgd0
 nd=$RIG_DIR/nd.sh
 require_pmem "fsdax"
-[ -d /sys/kernel/debug/rig_peek ] || insmod "$RIG_DIR/kmod/rig_peek.ko"
+peek_load
 if ! blk=$($nd fsdax pmem 2097152); then
 	not_ok "fsdax namespace"
 	skip_all "no fsdax namespace"

@@ -4,8 +4,10 @@
 . "$(dirname "$0")/lib.sh"
 require_probe
 require_hidden_ram hotplug-memmap-on-memory
-grep -q '\(^\| \)memory_hotplug.memmap_on_memory=\(1\|y\|Y\|on\)\( \|$\)' /proc/cmdline ||
-	skip_all "boot with memory_hotplug.memmap_on_memory=1"
+case $(cmdline_param memory_hotplug.memmap_on_memory) in
+1 | y | Y | on) ;;
+*) skip_all "boot with memory_hotplug.memmap_on_memory=1" ;;
+esac
 ktap_plan 5
 param=/sys/module/memory_hotplug/parameters/memmap_on_memory
 check_eq "memmap_on_memory enabled" "$(cat $param 2>/dev/null)" Y

@@ -6,7 +6,7 @@
 require_probe
 require_hidden_ram hotplug-ptdump
 ktap_plan 6
-[ -d /sys/kernel/debug/rig_peek ] || insmod "$RIG_DIR/kmod/rig_peek.ko"
+peek_load
 set -- $(hidden_blocks)
 a=$1
 b=$(block_of $a)

@@ -13,7 +13,7 @@ if [ ! -w $sysctl ]; then
 fi
 # Booted with hugetlb_free_vmemmap=on (as the rig boots it), the parameter
 # must have turned the optimisation on; booted without, the sysctl does.
-if grep -q '\(^\| \)hugetlb_free_vmemmap=on\( \|$\)' /proc/cmdline; then
+if [ "$(cmdline_param hugetlb_free_vmemmap)" = on ]; then
 	check_eq "hugetlb_free_vmemmap=on enabled it" "$(cat $sysctl)" 1
 else
 	skip "hugetlb_free_vmemmap=on enabled it" "booted without it: enabled with the sysctl"

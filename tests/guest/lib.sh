@@ -103,14 +103,20 @@ ktap_exit() {
 	exit $KSFT_PASS
 }
 
-# Kernel command-line parameter rig.NAME=VALUE (set by the host runner).
-rig_param() {
+# cmdline_param NAME: the value of kernel parameter NAME=VALUE (the last
+# one given); status 1 when it is not on the command line.
+cmdline_param() {
 	_v=""
 	_found=1
 	for _a in $(cat /proc/cmdline); do
-		case $_a in "rig.$1="*) _v=${_a#rig.$1=}; _found=0 ;; esac
+		case $_a in "$1="*) _v=${_a#"$1"=}; _found=0 ;; esac
 	done
 	[ $_found = 0 ] && echo "$_v"
+}
+
+# Kernel command-line parameter rig.NAME=VALUE (set by the host runner).
+rig_param() {
+	cmdline_param "rig.$1"
 }
 
 # /proc/meminfo field in kB, with the per-CPU vmstat deltas folded in first
@@ -332,7 +338,7 @@ hidden_blocks() {
 require_hidden_ram() {
 	_want=${2:-$(($(block_bytes) >> 20))}
 	[ $(($(hidden_blocks | wc -l) * $(block_bytes) >> 20)) -ge "$_want" ] && return 0
-	if rig_param mem_mib >/dev/null && grep -q '\(^\| \)mem=' /proc/cmdline; then
+	if rig_param mem_mib >/dev/null && cmdline_param mem >/dev/null; then
 		[ -n "$_plan" ] || ktap_plan 1
 		not_ok "$1: $_want MiB of RAM hidden with mem= (rig.mem_mib=$(rig_param mem_mib))"
 		skip_all "not enough hidden RAM"
@@ -405,7 +411,7 @@ state_of() {
 # recorded separately (pagetables_kb) and compared where the test controls
 # userspace.
 snapshot() {
-	[ -d /sys/kernel/debug/rig_peek ] || insmod "$RIG_DIR/kmod/rig_peek.ko"
+	peek_load
 	{
 		echo "MemTotal $(meminfo_kb MemTotal)"
 		cat /sys/kernel/debug/rig_peek/ptpages
@@ -417,9 +423,14 @@ snapshot() {
 	} >"$1"
 }
 
+# peek_load: the rig_peek module (tests/kmod, built for this kernel), once.
+peek_load() {
+	[ -d /sys/kernel/debug/rig_peek ] || insmod "$RIG_DIR/kmod/rig_peek.ko"
+}
+
 # peek_select PHYS: point rig_peek at PHYS's linear-map address.
 peek_select() {
-	[ -d /sys/kernel/debug/rig_peek ] || insmod "$RIG_DIR/kmod/rig_peek.ko"
+	peek_load
 	echo "$(hex $1)" >/sys/kernel/debug/rig_peek/phys
 }
 
@@ -476,12 +487,12 @@ require_probe() {
 # The tables right below the PGD ("REGION-top" lines), which hot-add may
 # allocate and nothing frees, are not counted: kernel_top_pages counts them.
 kernel_pt_pages() {
-	[ -d /sys/kernel/debug/rig_peek ] || insmod "$RIG_DIR/kmod/rig_peek.ko"
+	peek_load
 	awk '$1 !~ /-top$/ { n += $3 + $5 + $7 + $9 } END { print n }' /sys/kernel/debug/rig_peek/ptpages
 }
 
 kernel_top_pages() {
-	[ -d /sys/kernel/debug/rig_peek ] || insmod "$RIG_DIR/kmod/rig_peek.ko"
+	peek_load
 	awk '$1 ~ /-top$/ { n += $2 } END { print n }' /sys/kernel/debug/rig_peek/ptpages
 }
 
@@ -544,7 +555,7 @@ snapshot_same() {
 # vmemmap and the KASAN shadow (rig_peek kpgd; a fresh process reads them,
 # so they are swapper_pg_dir's), and any entry PID 1's copy has stale.
 kpgd_save() {
-	[ -d /sys/kernel/debug/rig_peek ] || insmod "$RIG_DIR/kmod/rig_peek.ko"
+	peek_load
 	cat /sys/kernel/debug/rig_peek/kpgd >"$1"
 }
 

@@ -16,8 +16,8 @@
 # Without lava-test-case on PATH they are only printed. The last line is
 # "RIG-VERDICT TEST pass|fail|skip REASON"; the exit status is 0 unless the
 # arguments are wrong.
-RIG_DIR=$(cd "$(dirname "$0")" && pwd -P)
-KSFT_DIR=${RIG_DIR%/*}
+# lib.sh: RIG_DIR, KSFT_DIR, rig_param, paging_mode (no KTAP of its own here).
+. "$(dirname "$0")/lib.sh"
 t=${1:?usage: rig-lava-run.sh TEST [EXPECT_SPLAT [XFAIL [TIMEOUT]]]}
 expect_splat=${2:-0}
 xfail=${3:-}
@@ -152,8 +152,8 @@ elif [ "$rc" != 0 ]; then
 elif [ "${nfail:-0}" -gt 0 ]; then
 	v=fail why="guest test reported a failed check but exited 0"
 fi
-want_mmu=$(sed -n 's/.*rig\.mmu=\([^ ]*\).*/\1/p' /proc/cmdline)
-got_mmu=$(sed -n 's/^mmu[^:]*: //p' /proc/cpuinfo | head -n 1)
+want_mmu=$(rig_param mmu)
+got_mmu=$(paging_mode)
 if [ -n "$want_mmu" ] && [ "$want_mmu" != "$got_mmu" ]; then
 	v=fail why="guest ran $got_mmu, wanted $want_mmu"
 fi
