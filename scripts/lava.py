@@ -293,6 +293,8 @@ def cmd_run(args):
     if shutil.which("lava-run") is None:
         die("lava-run not found: 'make lava' installs lava-dispatcher")
     base = int(time.time()) % 100000 * 1000
+    # Only this run's logs (results.json is this run's too).
+    shutil.rmtree(os.path.join(LAVA, "runs"), ignore_errors=True)
     slots = runner.CpuSlots(args.jobs)
     counts = {"pass": 0, "fail": 0, "skip": 0}
     out = []
